@@ -1,0 +1,91 @@
+/** Engine-wide settings: threads, gradient mode, autocast (mixed precision), devices. */
+import { readFileSync } from 'node:fs';
+import { native, type NativeEngineInfo } from './native.js';
+import type { DType } from './tensor.js';
+
+export function setNumThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: need a positive integer, got ${n}`);
+  native().setNumThreads(n);
+}
+export function getNumThreads(): number {
+  return native().getNumThreads();
+}
+
+/** Run fn without recording autograd history (evaluation, target features). Sync only. */
+export function noGrad<T>(fn: () => T): T {
+  const prev = native().setGradEnabled(false);
+  try {
+    return fn();
+  } finally {
+    native().setGradEnabled(prev);
+  }
+}
+export function isGradEnabled(): boolean {
+  return native().isGradEnabled();
+}
+
+export type Precision = 'float32' | 'bf16';
+
+/**
+ * Run fn under autocast: convolutions and matmuls in bfloat16 (or float16 on CUDA), everything
+ * else, parameters and gradients in float32 — torch.autocast's rules, applied by libtorch.
+ * With precision 'float32' it just runs fn.
+ */
+export function autocast<T>(precision: Precision, fn: () => T, device: 'cpu' | 'cuda' = 'cpu', dtype: DType = 'bfloat16'): T {
+  if (precision === 'float32') return fn();
+  const n = native();
+  const prev = n.setAutocast(device, true, dtype);
+  try {
+    return fn();
+  } finally {
+    n.setAutocast(device, prev, dtype);
+  }
+}
+
+export function engineInfo(): NativeEngineInfo {
+  return native().info();
+}
+
+export function cudaAvailable(): boolean {
+  return native().info().cudaAvailable;
+}
+
+/** Validate a device name; a clear error when CUDA is asked for but absent. */
+export function resolveDevice(device: string | undefined): 'cpu' | 'cuda' | `cuda:${number}` {
+  const d = device ?? 'cpu';
+  if (d === 'cpu') return 'cpu';
+  const m = /^cuda(?::(\d+))?$/.exec(d);
+  if (!m) throw new Error(`unknown device '${d}': use 'cpu' or 'cuda' (or 'cuda:N')`);
+  const info = native().info();
+  if (!info.cudaAvailable) {
+    throw new Error(
+      `device '${d}' requested but CUDA is not available in this libtorch build (${info.libtorch}, CPU only). ` +
+        'Build the addon against a CUDA libtorch: LIBTORCH=/path/to/libtorch-cuda npm rebuild perceptual',
+    );
+  }
+  const idx = m[1] ? Number(m[1]) : 0;
+  if (idx >= info.cudaDevices) throw new Error(`device '${d}' requested but only ${info.cudaDevices} CUDA device(s) exist`);
+  return d as 'cuda';
+}
+
+/**
+ * Whether this CPU runs bfloat16 convolutions natively (AVX512-BF16 or AMX-BF16). Without it,
+ * oneDNN emulates bf16 and autocast is slower than float32.
+ */
+export function cpuHasFastBf16(): boolean {
+  if (process.env.PERCEPTUAL_PRECISION === 'float32') return false;
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    const flags = new Set((line ?? '').split(':')[1]?.trim().split(/\s+/) ?? []);
+    return flags.has('avx512_bf16') || flags.has('amx_bf16');
+  } catch {
+    return false;
+  }
+}
+
+/** The precision to use when the user did not choose: bf16 where the CPU supports it well. */
+export function defaultPrecision(device: string = 'cpu'): Precision {
+  if (process.env.PERCEPTUAL_PRECISION === 'float32' || process.env.PERCEPTUAL_PRECISION === 'bf16') return process.env.PERCEPTUAL_PRECISION;
+  if (device.startsWith('cuda')) return 'bf16';
+  return cpuHasFastBf16() ? 'bf16' : 'float32';
+}
