@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the project needs, only those missing (so it is fast when run
+# again). Usage: scripts/install-system-deps.sh [engine] [test] [browser]
+#   engine  — libtorch-dev, OpenBLAS (pthread), g++/make: to build the training engine
+#   test    — python3-torch (the independent reference the tests compare against)
+#   browser — chromium (headless browser tests)
+set -euo pipefail
+want=()
+for group in "$@"; do
+  case "$group" in
+    engine) want+=(libtorch-dev libopenblas0-pthread g++ make python3) ;;
+    test) want+=(python3-torch python3-numpy) ;;
+    browser) want+=(chromium) ;;
+    *) echo "unknown group $group" >&2; exit 2 ;;
+  esac
+done
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+echo "[perceptual] installing Debian packages: ${missing[*]}"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
