@@ -3,7 +3,7 @@
  *
  * In the library an image is an {@link RgbImage}: interleaved RGB (HWC), values on the
  * 0–255 scale, either bytes (as decoded) or float32 (as produced by a network). Tensors are
- * a separate concern (`[N, 3, H, W]` float32, 0–255); see `src/data/tensor-image.ts`.
+ * a separate concern (`[N, 3, H, W]` float32, 0–255); see `src/data/tensor-layout.ts`.
  */
 import sharp from 'sharp';
 import { promises as fs } from 'node:fs';

@@ -1,0 +1,212 @@
+/**
+ * The one training loop, shared by style transfer and super-resolution (each plugs in a
+ * {@link TrainingTask}). It owns what every serious trainer needs: Adam, mixed precision,
+ * progress with images/s and ETA, atomic checkpoints with exact resume, validation with
+ * sample images, a JSONL log and an SVG plot, clean stop on Ctrl-C (AbortSignal), and a
+ * NaN/Inf guard that stops before a bad update reaches the weights.
+ *
+ * A step is kept in three parts — forward+loss, backward, optimizer step — so that a gradient
+ * all-reduce can later go between backward and step for multi-process training.
+ */
+import { promises as fs, existsSync } from 'node:fs';
+import path from 'node:path';
+import { Adam, autocast, tidy, type Tensor, type Precision } from '../engine/index.js';
+import type { LoaderPosition } from '../data/batch-loader.js';
+import { saveCheckpoint, loadCheckpoint, type StatefulModel } from './checkpoint.js';
+import { JsonlLog } from './log.js';
+import { lossSeries, plotSvg } from './plot.js';
+import { createProgress, type ProgressReporter } from './progress.js';
+
+/** What a task (style, SR) provides to the loop. */
+export interface TrainingTask<Batch> {
+  readonly name: string;
+  /** The network being trained. */
+  readonly model: StatefulModel & { parameters(): Tensor[]; train(on?: boolean): unknown; eval(): unknown };
+  /** Images per batch (for images/s). */
+  readonly batchSize: number;
+  /** Next training batch; resolves from a prefetch queue. */
+  nextBatch(signal?: AbortSignal): Promise<Batch>;
+  /** Position after the last batch returned (saved in checkpoints). */
+  dataPosition(): LoaderPosition;
+  /** Forward pass and losses for one batch. `total` is what is minimised; parts are logged. */
+  losses(batch: Batch): { total: Tensor; parts: Record<string, Tensor> };
+  /** Release the batch's tensors/buffers, if it holds any. */
+  releaseBatch?(batch: Batch): void;
+  /** Mean validation losses (no grad). */
+  validate(signal?: AbortSignal): Promise<Record<string, number>>;
+  /** Write a few validation outputs as images into dir. */
+  saveSamples(dir: string, iteration: number): Promise<void>;
+  /** Share of time the engine waited on data (0–1), if known. */
+  dataWaitFraction?(): number;
+  close(): void;
+}
+
+export interface TrainerOptions {
+  /** Folder for checkpoint, log, plot, samples. */
+  outDir: string;
+  iterations: number;
+  lr?: number;
+  precision?: Precision;
+  checkpointEvery?: number;
+  validateEvery?: number;
+  logEvery?: number;
+  /** Continue from this checkpoint (or 'auto': outDir/checkpoint.safetensors if present). */
+  resume?: string;
+  /** Extra configuration stored in checkpoints (and compared on resume). */
+  config?: Record<string, unknown>;
+  signal?: AbortSignal;
+  onProgress?: (fraction: number, info: { iteration: number; loss: number; imagesPerSecond: number }) => void;
+  progress?: ProgressReporter;
+  quiet?: boolean;
+}
+
+export interface TrainResult {
+  iteration: number;
+  completed: boolean;
+  interrupted: boolean;
+  elapsed: number;
+  lastTrain: Record<string, number>;
+  lastVal?: Record<string, number>;
+  checkpoint: string;
+  imagesPerSecond: number;
+  dataWaitFraction?: number;
+}
+
+/** The loss became NaN or infinite: the run stops; the last checkpoint is untouched. */
+export class TrainingDivergedError extends Error {
+  constructor(readonly iteration: number, readonly parts: Record<string, number>, checkpoint: string) {
+    super(
+      `training diverged at iteration ${iteration}: loss is ${Object.entries(parts).map(([k, v]) => `${k}=${v}`).join(', ')}. ` +
+        `The weights were not updated with it; the last good checkpoint is ${existsSync(checkpoint) ? checkpoint : '(none yet)'}. ` +
+        'Lower the learning rate or the loss weights, or try --precision float32.',
+    );
+    this.name = 'TrainingDivergedError';
+  }
+}
+
+export async function train<Batch>(task: TrainingTask<Batch>, options: TrainerOptions): Promise<TrainResult> {
+  const outDir = options.outDir;
+  await fs.mkdir(path.join(outDir, 'samples'), { recursive: true });
+  const ckptFile = path.join(outDir, 'checkpoint.safetensors');
+  const logFile = path.join(outDir, 'log.jsonl');
+  const precision: Precision = options.precision ?? 'float32';
+  const checkpointEvery = options.checkpointEvery ?? 500;
+  const validateEvery = options.validateEvery ?? 1000;
+  const logEvery = options.logEvery ?? 10;
+
+  const params = task.model.parameters();
+  const optimizer = new Adam(params, { lr: options.lr ?? 1e-3 });
+  let iteration = 0;
+  let elapsedBefore = 0;
+
+  const resumeFrom = options.resume === 'auto' ? (existsSync(ckptFile) ? ckptFile : undefined) : options.resume;
+  if (resumeFrom) {
+    const ck = await loadCheckpoint(resumeFrom);
+    task.model.loadStateDict(ck.model, { strict: true });
+    for (const t of ck.model.values()) t.dispose();
+    optimizer.setState(ck.optimizer.state);
+    for (const s of ck.optimizer.state) {
+      s?.expAvg.dispose();
+      s?.expAvgSq.dispose();
+    }
+    iteration = ck.iteration;
+    elapsedBefore = ck.elapsed;
+    const pos = task.dataPosition();
+    if (pos.epoch !== ck.position.epoch || pos.index !== ck.position.index) {
+      throw new Error(`resume: the task's data loader must be created at position ${JSON.stringify(ck.position)} (from the checkpoint), it is at ${JSON.stringify(pos)}`);
+    }
+    await JsonlLog.truncateAfter(logFile, iteration);
+  }
+
+  const log = new JsonlLog(logFile);
+  const progress = options.progress ?? createProgress({ label: task.name, quiet: options.quiet, lineEvery: logEvery });
+  const started = Date.now();
+  const startIteration = iteration;
+  let lastTrain: Record<string, number> = {};
+  let lastVal: Record<string, number> | undefined;
+  let interrupted = false;
+
+  const elapsed = () => elapsedBefore + (Date.now() - started) / 1000;
+  const checkpoint = async () => {
+    await saveCheckpoint(ckptFile, task.model, optimizer, { iteration, position: task.dataPosition(), elapsed: elapsed(), config: options.config ?? {}, extra: { lastTrain, lastVal } });
+  };
+  const writePlot = async () => {
+    const svg = plotSvg(lossSeries(await JsonlLog.read(logFile)), { title: `${task.name}: loss` });
+    await fs.writeFile(path.join(outDir, 'losses.svg'), svg);
+  };
+  const validate = async () => {
+    task.model.eval();
+    lastVal = await task.validate(options.signal);
+    await task.saveSamples(path.join(outDir, 'samples'), iteration);
+    task.model.train();
+    log.append({ kind: 'val', iteration, time: elapsed(), ...lastVal });
+    progress.log(`${task.name} validation @${iteration}: ${Object.entries(lastVal).map(([k, v]) => `${k} ${v.toPrecision(5)}`).join(', ')}`);
+  };
+
+  log.append({ kind: 'event', iteration, time: elapsed(), event: resumeFrom ? 'resume' : 'start', precision, config: options.config ?? {} });
+  task.model.train();
+  progress.start(options.iterations, iteration);
+  let windowStart = Date.now(), windowImages = 0, imagesPerSecond = 0;
+  try {
+    while (iteration < options.iterations) {
+      if (options.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
+      let batch: Batch;
+      try {
+        batch = await task.nextBatch(options.signal);
+      } catch (e) {
+        if (options.signal?.aborted) {
+          interrupted = true;
+          break;
+        }
+        throw e;
+      }
+      // forward + loss, then backward; nothing of the step survives the scope but numbers
+      optimizer.zeroGrad();
+      const values = tidy(() => {
+        const { total, parts } = autocast(precision, () => task.losses(batch));
+        total.backward();
+        const out: Record<string, number> = { total: total.item() };
+        for (const [k, v] of Object.entries(parts)) out[k] = v.item();
+        return out;
+      });
+      task.releaseBatch?.(batch);
+      if (!Object.values(values).every(Number.isFinite)) {
+        log.append({ kind: 'event', iteration: iteration + 1, time: elapsed(), event: 'diverged', ...values });
+        throw new TrainingDivergedError(iteration + 1, values, ckptFile);
+      }
+      optimizer.step();
+      iteration++;
+      lastTrain = values;
+      windowImages += task.batchSize;
+      const now = Date.now();
+      if (now - windowStart > 5000 || iteration === startIteration + 1) {
+        imagesPerSecond = windowImages / ((now - windowStart) / 1000);
+        windowStart = now;
+        windowImages = 0;
+      }
+      if (iteration % logEvery === 0 || iteration === options.iterations) {
+        log.append({ kind: 'train', iteration, time: elapsed(), imagesPerSecond, ...values });
+      }
+      progress.update(iteration, { loss: values.total!, imagesPerSecond });
+      options.onProgress?.(iteration / options.iterations, { iteration, loss: values.total!, imagesPerSecond });
+      if (iteration % checkpointEvery === 0) {
+        await checkpoint();
+        await writePlot();
+      }
+      if (iteration % validateEvery === 0 || iteration === options.iterations) await validate();
+    }
+  } finally {
+    progress.stop();
+  }
+  // Always leave a checkpoint of where we stopped (Ctrl-C, end of run). A divergence throws
+  // above and leaves the last good one alone.
+  await checkpoint();
+  log.append({ kind: 'event', iteration, time: elapsed(), event: interrupted ? 'interrupted' : 'finished' });
+  await log.close();
+  await writePlot();
+  const dataWaitFraction = task.dataWaitFraction?.();
+  return { iteration, completed: iteration >= options.iterations, interrupted, elapsed: elapsed(), lastTrain, lastVal, checkpoint: ckptFile, imagesPerSecond: (iteration - startIteration) * task.batchSize / ((Date.now() - started) / 1000), dataWaitFraction };
+}
