@@ -9,7 +9,7 @@ want=()
 for group in "$@"; do
   case "$group" in
     engine) want+=(libtorch-dev libopenblas0-pthread g++ make python3) ;;
-    test) want+=(python3-torch python3-numpy) ;;
+    test) want+=(python3-torch python3-numpy python3-h5py) ;;
     browser) want+=(chromium) ;;
     *) echo "unknown group $group" >&2; exit 2 ;;
   esac

@@ -8,6 +8,7 @@ import os from 'node:os';
 import { createRequire } from 'node:module';
 import { native, addonPath } from '../engine/native.js';
 import { cpuHasFastBf16, defaultPrecision } from '../engine/runtime.js';
+import { findVggWeights } from '../models/vgg/sources.js';
 
 export interface DoctorReport {
   node: string;
@@ -16,7 +17,7 @@ export interface DoctorReport {
   engine: { available: boolean; reason?: string; addon: string; libtorch?: string; threads?: number; devices: string[]; cuda: boolean; mkldnn?: boolean; defaultPrecision?: string; openblasCoretype?: string | null };
   onnxruntime: { available: boolean; version?: string; reason?: string };
   sharp: { available: boolean; version?: string; reason?: string };
-  lossNetworks: Array<{ path: string; arch: string; preprocessing: string; layers: string[]; missing: string[] }>;
+  lossNetworks: Array<{ path: string; arch: string; preprocessing: string; layers: string[]; missing: string[]; error?: string }>;
   lossNetworkHint?: string;
 }
 
@@ -73,11 +74,10 @@ export async function doctor(): Promise<DoctorReport> {
     report.sharp = { available: false, reason: (e as Error).message.split('\n')[0] };
   }
   try {
-    const { findVggWeights } = (await import('../models/vgg/weights.js')) as unknown as {
-      findVggWeights: () => Promise<Array<{ path: string; arch: string; preprocessing: string; layers: string[]; missingLayers?: string[]; missing?: string[] }>>;
-    };
-    const found = await findVggWeights();
-    report.lossNetworks = found.map((f) => ({ path: f.path, arch: f.arch, preprocessing: f.preprocessing, layers: f.layers, missing: f.missingLayers ?? f.missing ?? [] }));
+    for (const f of await findVggWeights()) {
+      if (f.info) report.lossNetworks.push({ path: f.path, arch: f.info.arch, preprocessing: f.info.preprocessing, layers: f.info.layers, missing: f.info.missingLayers });
+      else report.lossNetworks.push({ path: f.path, arch: '?', preprocessing: '?', layers: [], missing: [], error: f.error });
+    }
   } catch (e) {
     report.lossNetworkHint = `weight search failed: ${(e as Error).message}`;
   }
@@ -100,8 +100,12 @@ export function formatDoctor(r: DoctorReport): string {
   lines.push(`images        ${r.sharp.available ? `sharp ${r.sharp.version}` : `NOT AVAILABLE (${r.sharp.reason})`}`);
   if (r.lossNetworks.length === 0) lines.push(`loss network  none found — ${r.lossNetworkHint ?? ''}`);
   for (const w of r.lossNetworks) {
+    if (w.error) {
+      lines.push(`loss network  unusable: ${w.path}: ${w.error}`);
+      continue;
+    }
     lines.push(`loss network  ${w.arch} (${w.preprocessing}) at ${w.path}`);
-    lines.push(`              layers ${w.layers.join(' ')}${w.missing.length ? `; missing ${w.missing.join(' ')}` : ''}`);
+    lines.push(`              conv layers ${w.layers.join(' ')}${w.missing.length ? `; missing ${w.missing.join(' ')}` : ''}`);
   }
   return lines.join('\n');
 }
