@@ -29,12 +29,13 @@ export type Precision = 'float32' | 'bf16';
 /**
  * Run fn under autocast: convolutions and matmuls in bfloat16 (or float16 on CUDA), everything
  * else, parameters and gradients in float32 — torch.autocast's rules, applied by libtorch.
- * With precision 'float32' it just runs fn.
+ * With precision 'float32', autocast is switched *off* inside fn (torch.autocast(enabled=False)),
+ * so code that must stay in float32 (Gram matrices) can opt out of an enclosing bf16 region.
  */
 export function autocast<T>(precision: Precision, fn: () => T, device: 'cpu' | 'cuda' = 'cpu', dtype: DType = 'bfloat16'): T {
-  if (precision === 'float32') return fn();
   const n = native();
-  const prev = n.setAutocast(device, true, dtype);
+  const enable = precision !== 'float32';
+  const prev = n.setAutocast(device, enable, dtype);
   try {
     return fn();
   } finally {

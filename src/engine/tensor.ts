@@ -279,7 +279,7 @@ export class Tensor implements Trackable {
   }
   /** In-place copy of src's values (outside autograd); returns this. */
   copy_(src: Tensor): this {
-    runOp('copy_', [this, src]).handle; // the returned handle aliases this; let scope drop it
+    runOp('copy_', [this, src]).dispose(); // the returned handle only aliases this tensor
     return this;
   }
 }

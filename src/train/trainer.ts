@@ -36,8 +36,8 @@ export interface TrainingTask<Batch> {
   validate(signal?: AbortSignal): Promise<Record<string, number>>;
   /** Write a few validation outputs as images into dir. */
   saveSamples(dir: string, iteration: number): Promise<void>;
-  /** Share of time the engine waited on data (0–1), if known. */
-  dataWaitFraction?(): number;
+  /** Total milliseconds the loop spent waiting for batches, if known. */
+  dataWaitMs?(): number;
   close(): void;
 }
 
@@ -207,6 +207,7 @@ export async function train<Batch>(task: TrainingTask<Batch>, options: TrainerOp
   log.append({ kind: 'event', iteration, time: elapsed(), event: interrupted ? 'interrupted' : 'finished' });
   await log.close();
   await writePlot();
-  const dataWaitFraction = task.dataWaitFraction?.();
+  const wait = task.dataWaitMs?.();
+  const dataWaitFraction = wait === undefined ? undefined : wait / (Date.now() - started);
   return { iteration, completed: iteration >= options.iterations, interrupted, elapsed: elapsed(), lastTrain, lastVal, checkpoint: ckptFile, imagesPerSecond: (iteration - startIteration) * task.batchSize / ((Date.now() - started) / 1000), dataWaitFraction };
 }

@@ -112,3 +112,11 @@ test('300 training steps of a small conv net keep RSS within 24 MiB after warm-u
   const grown = (process.memoryUsage().rss - warm) / 2 ** 20;
   assert.ok(grown < 24, `RSS grew ${grown.toFixed(1)} MiB after warm-up`);
 });
+
+test("autocast('float32') switches an enclosing bf16 region off (Gram matrices stay float32)", () => {
+  tidy(() => {
+    const a = randn([2, 8, 16]);
+    const inner = autocast('bf16', () => [a.bmm(a.transpose(1, 2)).dtype, autocast('float32', () => a.bmm(a.transpose(1, 2)).dtype), a.bmm(a.transpose(1, 2)).dtype]);
+    assert.deepEqual(inner, ['bfloat16', 'float32', 'bfloat16']);
+  });
+});

@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { promises as fs } from 'node:fs';
+import { optimizeImage } from '../../optimize/gatys.js';
+import { setupLoss } from '../../losses/setup.js';
+import { loadImageResized, imageToTensor } from '../../data/tensor-image.js';
+import { saveImage } from '../../data/image.js';
+import { createProgress } from '../../train/progress.js';
+import { LOSS_PROFILES } from '../../losses/profiles.js';
+import { withInterrupt, num, int, precisionOpt } from '../options.js';
+
+export function register(program: Command): void {
+  program
+    .command('optimize')
+    .description('the Gatys et al. baseline: optimise the pixels of one image under the perceptual loss (L-BFGS or Adam)')
+    .requiredOption('--content <image>', 'content photo')
+    .requiredOption('--style <image>', 'style image')
+    .requiredOption('-o, --out <file>', 'output image (.jpg/.png/.webp)')
+    .option('--iterations <n>', 'optimisation iterations', int, 500)
+    .option('--optimizer <name>', 'lbfgs | adam', 'lbfgs')
+    .option('--lr <rate>', 'Adam learning rate (0–255 pixel scale)', num, 5)
+    .option('--init <how>', 'noise | content', 'noise')
+    .option('--size <px>', 'longer side of the content image', int, 256)
+    .option('--style-size <px>', 'longer side of the style image (default: --size)', int)
+    .option('--profile <name>', `loss profile: ${Object.keys(LOSS_PROFILES).join(' | ')}`, 'vgg19-conv3')
+    .option('--vgg <path>', 'loss-network weights')
+    .option('--content-weight <λ>', 'λ_content', num)
+    .option('--style-weight <λ>', 'λ_style per style layer', num)
+    .option('--tv-weight <λ>', 'λ_TV', num)
+    .option('--precision <p>', 'float32 | bf16', precisionOpt, 'float32')
+    .option('--log <file>', 'write every iteration\'s losses as JSON lines')
+    .option('--seed <n>', 'noise seed', int, 0)
+    .action(async (o) => {
+      if (o.optimizer !== 'lbfgs' && o.optimizer !== 'adam') throw new Error(`--optimizer must be lbfgs or adam, got ${o.optimizer}`);
+      if (o.init !== 'noise' && o.init !== 'content') throw new Error(`--init must be noise or content, got ${o.init}`);
+      const profile = LOSS_PROFILES[o.profile as keyof typeof LOSS_PROFILES];
+      const overrides: Record<string, unknown> = {};
+      if (o.contentWeight !== undefined) overrides.contentWeight = o.contentWeight;
+      if (o.styleWeight !== undefined) overrides.styleWeights = profile ? profile.style.styleLayers.map(() => o.styleWeight) : o.styleWeight;
+      if (o.tvWeight !== undefined) overrides.tvWeight = o.tvWeight;
+      const { vgg, loss } = await setupLoss({ profile: o.profile, task: 'style', vgg: o.vgg, overrides });
+      const content = await loadImageResized(o.content, o.size);
+      const style = imageToTensor(await loadImageResized(o.style, o.styleSize ?? o.size));
+      loss.setStyle(style);
+      style.dispose();
+      const lines: string[] = [];
+      const progress = createProgress({ label: 'optimize', lineEvery: 25 });
+      progress.start(o.iterations, 0);
+      await withInterrupt(async (signal) => {
+        const r = await optimizeImage({
+          loss,
+          content,
+          iterations: o.iterations,
+          optimizer: o.optimizer,
+          lr: o.lr,
+          init: o.init,
+          seed: o.seed,
+          precision: o.precision,
+          signal,
+          onIteration: (i) => {
+            lines.push(JSON.stringify(i));
+            progress.update(i.iteration, { loss: i.total, imagesPerSecond: i.iteration / i.seconds });
+          },
+        });
+        progress.stop();
+        await saveImage(r.image, o.out);
+        if (o.log) await fs.writeFile(o.log, lines.join('\n') + '\n');
+        const last = r.history.at(-1);
+        console.log(`${r.interrupted ? 'interrupted' : 'done'}: ${last?.iteration ?? 0} iterations in ${last?.seconds.toFixed(1) ?? 0} s, loss ${last?.total.toPrecision(5)} (content ${last?.content.toPrecision(4)}, style ${last?.style.toPrecision(4)}, tv ${last?.tv.toPrecision(4)}) → ${o.out}`);
+      });
+      loss.dispose();
+      vgg.dispose();
+    });
+}

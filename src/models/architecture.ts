@@ -1,0 +1,152 @@
+/**
+ * Johnson's architecture strings (fast-neural-style `train.lua -arch`, parsed by
+ * `build_model` in fast_neural_style/models.lua): comma-separated layers, e.g. the paper's
+ * style network `c9s1-32,d64,d128,R128,R128,R128,R128,R128,u64,u32,c9s1-3`.
+ *
+ * | token    | layer (as in models.lua)                                                         |
+ * |----------|----------------------------------------------------------------------------------|
+ * | `cKsS-N` | K×K convolution, stride S, N filters, padded by (K−1)/2 (K odd)                  |
+ * | `dN`     | 3×3 convolution, stride 2, zero padding 1, N filters (downsampling)              |
+ * | `uN`     | 3×3 transposed convolution, stride 2, padding 1, output padding 1 (exactly ×2)   |
+ * | `fKsS-N` | K×K transposed ("full") convolution, stride S, padding (K−1)/2, adj S−1 (×S)     |
+ * | `US`     | nearest-neighbour upsampling ×S, channels unchanged                              |
+ * | `CN`     | non-residual block: two 3×3 convolutions of N filters (input must have N)        |
+ * | `RN`     | residual block of two 3×3 convolutions of N filters (input must have N)          |
+ *
+ * `RNxK` is accepted as shorthand for K copies of `RN` (not in models.lua). Layer semantics
+ * (which get norm + ReLU, how padding applies) live with the builder in transformer-net.ts.
+ * In models.lua `U` is only the upsampling: the resize-convolution against checkerboard
+ * artifacts is written `U2,c3s1-64`, not `U2` alone.
+ */
+
+export type ArchLayer =
+  | { kind: 'conv'; kernel: number; stride: number; out: number }
+  | { kind: 'full'; kernel: number; stride: number; out: number }
+  | { kind: 'down'; out: number }
+  | { kind: 'up'; out: number }
+  | { kind: 'upsample'; scale: number }
+  | { kind: 'convBlock'; channels: number }
+  | { kind: 'residual'; channels: number };
+
+/** The style transformation network of the paper (supplementary material, Table 1). */
+export const PAPER_STYLE_ARCH = 'c9s1-32,d64,d128,R128,R128,R128,R128,R128,u64,u32,c9s1-3';
+/** fast-neural-style's half-width variant (used with instance norm): ~4× fewer FLOPs. */
+export const HALF_STYLE_ARCH = 'c9s1-16,d32,d64,R64,R64,R64,R64,R64,u32,u16,c9s1-3';
+
+export class ArchitectureError extends Error {
+  constructor(
+    readonly arch: string,
+    reason: string,
+  ) {
+    super(`architecture "${arch}": ${reason}`);
+    this.name = 'ArchitectureError';
+  }
+}
+
+const TOKEN_HELP = 'expected cKsS-N, dN, uN, fKsS-N, US, CN or RN[xK] (e.g. c9s1-32, d64, R128x5, u32)';
+
+function positive(arch: string, token: string, what: string, text: string): number {
+  const v = Number(text);
+  if (!Number.isSafeInteger(v) || v < 1) throw new ArchitectureError(arch, `"${token}": ${what} must be a positive integer, got ${text}`);
+  return v;
+}
+
+/** Parse an architecture string into layers (RNxK expanded). Throws ArchitectureError. */
+export function parseArch(arch: string): ArchLayer[] {
+  if (typeof arch !== 'string' || arch.trim() === '') throw new ArchitectureError(String(arch), 'empty architecture string');
+  const layers: ArchLayer[] = [];
+  const tokens = arch.split(',').map((t) => t.trim());
+  tokens.forEach((token, i) => {
+    if (token === '') throw new ArchitectureError(arch, `empty layer at position ${i + 1} (stray comma?)`);
+    let m: RegExpExecArray | null;
+    if ((m = /^([cf])(\d+)s(\d+)-(\d+)$/.exec(token))) {
+      const kernel = positive(arch, token, 'kernel size', m[2]!);
+      const stride = positive(arch, token, 'stride', m[3]!);
+      const out = positive(arch, token, 'filter count', m[4]!);
+      // models.lua pads by (K−1)/2, which is only a whole number for odd K.
+      if (kernel % 2 === 0) throw new ArchitectureError(arch, `"${token}": kernel size must be odd (padding is (K−1)/2), got ${kernel}`);
+      layers.push({ kind: m[1] === 'c' ? 'conv' : 'full', kernel, stride, out });
+    } else if ((m = /^([duUC])(\d+)$/.exec(token))) {
+      const n = positive(arch, token, m[1] === 'U' ? 'scale' : 'filter count', m[2]!);
+      if (m[1] === 'd') layers.push({ kind: 'down', out: n });
+      else if (m[1] === 'u') layers.push({ kind: 'up', out: n });
+      else if (m[1] === 'U') layers.push({ kind: 'upsample', scale: n });
+      else layers.push({ kind: 'convBlock', channels: n });
+    } else if ((m = /^R(\d+)(?:x(\d+))?$/.exec(token))) {
+      const channels = positive(arch, token, 'filter count', m[1]!);
+      const repeat = m[2] === undefined ? 1 : positive(arch, token, 'repeat count', m[2]);
+      for (let r = 0; r < repeat; r++) layers.push({ kind: 'residual', channels });
+    } else {
+      throw new ArchitectureError(arch, `layer ${i + 1} "${token}" is not understood; ${TOKEN_HELP}`);
+    }
+  });
+  return layers;
+}
+
+/** The canonical string of parsed layers (repeats written out, as models.lua would read it). */
+export function formatArch(layers: readonly ArchLayer[]): string {
+  return layers
+    .map((l) => {
+      switch (l.kind) {
+        case 'conv': return `c${l.kernel}s${l.stride}-${l.out}`;
+        case 'full': return `f${l.kernel}s${l.stride}-${l.out}`;
+        case 'down': return `d${l.out}`;
+        case 'up': return `u${l.out}`;
+        case 'upsample': return `U${l.scale}`;
+        case 'convBlock': return `C${l.channels}`;
+        case 'residual': return `R${l.channels}`;
+      }
+    })
+    .join(',');
+}
+
+export interface ArchSummary {
+  /** Channels of the last layer (3 for an image network). */
+  outChannels: number;
+  /** Product of the strides of the downsampling layers (c with S > 1, d). */
+  down: number;
+  /** Product of the upsampling factors (u, f, U). */
+  up: number;
+}
+
+/**
+ * Check that the layers chain (a C or R block keeps its input's channel count) and summarise
+ * the resolution change. `inChannels` is the input's channel count (3 for RGB).
+ */
+export function analyzeArch(arch: string, layers: readonly ArchLayer[], inChannels = 3): ArchSummary {
+  if (layers.length === 0) throw new ArchitectureError(arch, 'no layers');
+  let ch = inChannels;
+  let down = 1;
+  let up = 1;
+  layers.forEach((l, i) => {
+    switch (l.kind) {
+      case 'conv':
+        down *= l.stride;
+        ch = l.out;
+        break;
+      case 'down':
+        down *= 2;
+        ch = l.out;
+        break;
+      case 'up':
+        up *= 2;
+        ch = l.out;
+        break;
+      case 'full':
+        up *= l.stride;
+        ch = l.out;
+        break;
+      case 'upsample':
+        up *= l.scale;
+        break;
+      case 'convBlock':
+      case 'residual':
+        if (l.channels !== ch) {
+          const name = `${l.kind === 'residual' ? 'R' : 'C'}${l.channels}`;
+          throw new ArchitectureError(arch, `layer ${i + 1} "${name}" keeps its input's channel count, but its input has ${ch} channels, not ${l.channels}`);
+        }
+        break;
+    }
+  });
+  return { outChannels: ch, down, up };
+}

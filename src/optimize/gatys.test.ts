@@ -1,0 +1,50 @@
+/** The Gatys baseline on a tiny random loss network: the perceptual loss goes down under L-BFGS and Adam. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tensor } from '../engine/index.js';
+import { Vgg } from '../models/vgg/vgg.js';
+import { PerceptualLoss } from '../losses/perceptual-loss.js';
+import { optimizeImage } from './gatys.js';
+import type { RgbImage } from '../data/image.js';
+
+function image(w: number, h: number, f: (x: number, y: number, c: number) => number): RgbImage {
+  const data = new Float32Array(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) data[(y * w + x) * 3 + c] = f(x, y, c);
+  return { data, width: w, height: h, channels: 3 };
+}
+
+function setup() {
+  const vgg = Vgg.random('vgg19', 'relu2_2', 1);
+  const loss = new PerceptualLoss(vgg, { contentLayers: ['relu2_2'], contentWeight: 1, styleLayers: ['relu1_2', 'relu2_2'], styleWeights: 1e-3, tvWeight: 1e-6, pixelWeight: 0 });
+  const style = image(24, 24, (x, y, c) => (((x >> 2) + (y >> 2)) % 2 ? 230 : 20) * (c === 1 ? 0.5 : 1));
+  loss.setStyle(tensor(Float32Array.from({ length: 3 * 24 * 24 }, (_, i) => style.data[(i % 576) * 3 + Math.floor(i / 576)]!), [1, 3, 24, 24]));
+  const content = image(20, 16, (x, y, c) => 40 + 8 * x + 5 * y + 30 * c);
+  return { vgg, loss, content };
+}
+
+test('L-BFGS from noise lowers the loss and logs every iteration', async () => {
+  const { loss, content } = setup();
+  const seen: number[] = [];
+  const r = await optimizeImage({ loss, content, iterations: 15, init: 'noise', onIteration: (i) => seen.push(i.iteration) });
+  assert.deepEqual(seen, Array.from({ length: 15 }, (_, i) => i + 1));
+  const first = r.history[0]!.total, last = r.history.at(-1)!.total;
+  assert.ok(last < 0.5 * first, `loss ${first} → ${last}`);
+  assert.equal(r.image.width, 20);
+  assert.ok(Array.from(r.image.data).every((v) => v >= 0 && v <= 255));
+});
+
+test('Adam from the content image starts at zero content loss and lowers the style loss', async () => {
+  const { loss, content } = setup();
+  const r = await optimizeImage({ loss, content, iterations: 20, init: 'content', optimizer: 'adam', lr: 2 });
+  assert.ok(r.history[0]!.content < r.history[0]!.style);
+  assert.ok(r.history.at(-1)!.style < r.history[0]!.style);
+});
+
+test('an aborted optimisation stops and returns the image so far', async () => {
+  const { loss, content } = setup();
+  const ac = new AbortController();
+  const r = await optimizeImage({ loss, content, iterations: 100, signal: ac.signal, onIteration: (i) => i.iteration === 3 && ac.abort() });
+  assert.equal(r.interrupted, true);
+  // iteration 3's loss is known during step 4; the run stops before step 5 and reports the image after 4
+  assert.equal(r.history.at(-1)!.iteration, 4);
+});

@@ -1,0 +1,113 @@
+/**
+ * Style transfer as a training task (Johnson et al. §3.1/§4.1): the transformation network
+ * f_W maps a content photo x to ŷ = f_W(x); the loss is λ_c·ℓfeat(ŷ, x) + λ_s·ℓstyle(ŷ, y_s)
+ * + λ_TV·ℓTV(ŷ), with the style targets (Grams of the style image) computed once.
+ */
+import path from 'node:path';
+import { tensor, noGrad, tidy, type Tensor, type MemoryFormat } from '../engine/index.js';
+import type { TransformerNet } from '../models/transformer-net.js';
+import type { PerceptualLoss } from '../losses/perceptual-loss.js';
+import type { StyleDataset, ValidationSet } from '../data/style-dataset.js';
+import { chwToHwc, hwcToChw } from '../data/tensor-layout.js';
+import { saveImage } from '../data/image.js';
+import type { TrainingTask } from './trainer.js';
+
+export interface StyleBatchTensors {
+  x: Tensor;
+}
+
+export interface StyleTaskOptions {
+  model: TransformerNet;
+  loss: PerceptualLoss;
+  dataset: StyleDataset;
+  validation?: ValidationSet;
+  /** Validation images saved as samples (the first K). */
+  sampleCount?: number;
+  memoryFormat?: MemoryFormat;
+}
+
+export class StyleTask implements TrainingTask<StyleBatchTensors> {
+  readonly name = 'train-style';
+  readonly model: TransformerNet;
+  readonly batchSize: number;
+  private readonly memoryFormat: MemoryFormat;
+
+  constructor(private readonly o: StyleTaskOptions) {
+    this.model = o.model;
+    this.batchSize = o.dataset.batchSize;
+    this.memoryFormat = o.memoryFormat ?? 'contiguous';
+  }
+
+  private toInput(data: Float32Array, shape: number[]): Tensor {
+    const t = tensor(data, shape);
+    if (this.memoryFormat !== 'channels_last') return t;
+    const cl = t.contiguous('channels_last');
+    t.dispose();
+    return cl;
+  }
+
+  async nextBatch(signal?: AbortSignal): Promise<StyleBatchTensors> {
+    const b = await this.o.dataset.next({ signal });
+    return { x: this.toInput(b.data, b.shape) };
+  }
+
+  dataPosition() {
+    return this.o.dataset.position;
+  }
+
+  losses(batch: StyleBatchTensors): { total: Tensor; parts: Record<string, Tensor> } {
+    const y = this.model.forward(batch.x);
+    const terms = this.o.loss.forward(y, batch.x);
+    return { total: terms.total, parts: { content: terms.content, style: terms.style, tv: terms.tv } };
+  }
+
+  releaseBatch(batch: StyleBatchTensors): void {
+    batch.x.dispose();
+  }
+
+  async validate(): Promise<Record<string, number>> {
+    const v = this.o.validation;
+    if (!v) return {};
+    const sums: Record<string, number> = {};
+    let n = 0;
+    for (const b of v.batches(this.batchSize)) {
+      const values = noGrad(() =>
+        tidy(() => {
+          const x = this.toInput(b.data, b.shape);
+          const t = this.o.loss.forward(this.model.forward(x), x);
+          return { total: t.total.item(), content: t.content.item(), style: t.style.item(), tv: t.tv.item() };
+        }),
+      );
+      const k = b.shape[0];
+      for (const [key, val] of Object.entries(values)) sums[key] = (sums[key] ?? 0) + val * k;
+      n += k;
+      await new Promise((r) => setImmediate(r)); // let Ctrl-C through
+    }
+    return Object.fromEntries(Object.entries(sums).map(([k, s]) => [k, s / n]));
+  }
+
+  async saveSamples(dir: string, iteration: number): Promise<void> {
+    const v = this.o.validation;
+    if (!v) return;
+    const count = Math.min(this.o.sampleCount ?? 4, v.length);
+    const images = v.images.slice(0, count);
+    for (let i = 0; i < images.length; i++) {
+      const out = noGrad(() =>
+        tidy(() => {
+          const img = images[i]!;
+          const x = this.toInput(hwcToChw(img), [1, 3, img.height, img.width]);
+          return this.model.forward(x).toFloat32Array();
+        }),
+      );
+      await saveImage(chwToHwc(out, images[i]!.height, images[i]!.width), path.join(dir, `iter-${String(iteration).padStart(6, '0')}-${i}.jpg`));
+    }
+  }
+
+  dataWaitMs(): number {
+    return this.o.dataset.stats().waitMs;
+  }
+
+  close(): void {
+    this.o.dataset.close();
+  }
+}
