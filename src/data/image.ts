@@ -49,8 +49,9 @@ export async function loadImage(source: string | Uint8Array, options: LoadImageO
     throw new ImageReadError(name, (e as Error).message);
   }
   try {
+    // The header alone tells the size; check it ourselves first for a message that says what to do.
+    const meta = await sharp(input, { limitInputPixels: false }).metadata();
     const img = sharp(input, { limitInputPixels: maxPixels, failOn: 'error' });
-    const meta = await img.metadata();
     if (!meta.width || !meta.height) throw new Error('no image dimensions found');
     if (meta.width * meta.height > maxPixels) {
       throw new Error(`${meta.width}×${meta.height} = ${meta.width * meta.height} pixels exceeds the limit of ${maxPixels} (raise maxPixels / --max-pixels to allow it)`);

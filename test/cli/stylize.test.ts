@@ -1,0 +1,67 @@
+/** `perceptual stylize` end to end on a tiny random model (engine runtime): outputs, options, bad input. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { manualSeed } from '../../src/engine/index.js';
+import { buildStyleNet } from '../../src/models/transformer-net.js';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+const cli = (args: string[]) => spawnSync(process.execPath, [path.join(root, 'bin', 'perceptual.js'), ...args], { encoding: 'utf8', cwd: root });
+
+async function fixture() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'perceptual-stylize-'));
+  const modelDir = path.join(dir, 'tiny');
+  mkdirSync(modelDir);
+  manualSeed(3);
+  const net = buildStyleNet('c9s1-8,d16,R16,u8,c9s1-3', { norm: 'instance', padding: 'reflect' });
+  await net.saveSafetensors(path.join(modelDir, 'weights.safetensors'), { config: JSON.stringify(net.config) });
+  writeFileSync(path.join(modelDir, 'card.json'), JSON.stringify({ name: 'tiny', title: 'Tiny', task: 'style' }));
+  const photo = path.join(dir, 'photo.png');
+  await sharp({ create: { width: 70, height: 45, channels: 3, background: { r: 200, g: 80, b: 30 } } }).png().toFile(photo);
+  return { dir, modelDir, photo };
+}
+
+test('stylize writes an image of the input size; strength 0 returns the photo', async () => {
+  const { dir, modelDir, photo } = await fixture();
+  const out = path.join(dir, 'out.jpg');
+  const r = cli(['stylize', photo, '--style', modelDir, '-o', out, '--runtime', 'engine', '--precision', 'float32']);
+  assert.equal(r.status, 0, r.stderr);
+  const meta = await sharp(out).metadata();
+  assert.deepEqual([meta.width, meta.height], [70, 45]);
+
+  const same = path.join(dir, 'same.png');
+  assert.equal(cli(['stylize', photo, '--style', modelDir, '-o', same, '--strength', '0', '--runtime', 'engine']).status, 0);
+  const px = await sharp(same).raw().toBuffer();
+  assert.deepEqual([px[0], px[1], px[2]], [200, 80, 30]);
+
+  const folder = path.join(dir, 'many');
+  const r2 = cli(['stylize', photo, photo, '--style', modelDir, '-o', folder, '--runtime', 'engine', '--max-side', '32', '--format', 'webp', '--preserve-color']);
+  assert.equal(r2.status, 0, r2.stderr);
+  assert.ok(existsSync(path.join(folder, 'photo.webp')));
+  assert.equal((await sharp(path.join(folder, 'photo.webp')).metadata()).width, 32);
+});
+
+test('bad input gives a clear error and a non-zero exit, never a crash', async () => {
+  const { dir, modelDir, photo } = await fixture();
+  const notImage = path.join(dir, 'notes.jpg');
+  writeFileSync(notImage, 'this is not a JPEG');
+  const r = cli(['stylize', notImage, '--style', modelDir, '-o', path.join(dir, 'x.jpg'), '--runtime', 'engine']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /cannot read image .*notes\.jpg/);
+
+  const big = cli(['stylize', photo, '--style', modelDir, '-o', path.join(dir, 'y.jpg'), '--max-pixels', '1000', '--runtime', 'engine']);
+  assert.equal(big.status, 1);
+  assert.match(big.stderr, /exceeds the limit of 1000/);
+
+  const noModel = cli(['stylize', photo, '--style', 'no-such-style', '-o', path.join(dir, 'z.jpg')]);
+  assert.equal(noModel.status, 1);
+  assert.match(noModel.stderr, /no model 'no-such-style'.*available/);
+
+  const badStrength = cli(['stylize', photo, '--style', modelDir, '--strength', '2']);
+  assert.equal(badStrength.status, 1);
+  assert.match(badStrength.stderr, /--strength must be between 0 and 1/);
+});
