@@ -3,7 +3,7 @@
 # packages, npm dependencies, the libtorch addon, the TypeScript build — then runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-system-deps.sh engine test
+scripts/install-system-deps.sh engine test browser
 # onnxruntime-node's install script would try to download CUDA libraries (offline here);
 # its CPU binary ships inside the npm package.
 export ONNXRUNTIME_NODE_INSTALL=skip

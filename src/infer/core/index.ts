@@ -1,0 +1,13 @@
+/**
+ * The platform-free inference core, shared by the Node entry (`../node/`) and the browser app
+ * (`web/src/`). Nothing here imports `node:*`, a native package or the DOM
+ * (`platform-free.test.ts` checks the import graph).
+ */
+export type { RunNetwork, TensorData, ProgressCallback } from './types.js';
+export { StyleModelCore, DEFAULT_AUTO_TILE, DEFAULT_MAX_UNTILED_PIXELS } from './style-model-core.js';
+export type { StyleModelCoreOptions, RunOptions, StylizeOptions, UpscaleOptions } from './style-model-core.js';
+export { runImage } from './run-image.js';
+export type { RunImageOptions, RunImageResult, TilingOptions } from './run-image.js';
+export { blendStrength, checkStrength } from './strength.js';
+export { rgbaToRgb, rgbToRgba } from './rgba.js';
+export type { RgbImage } from '../../data/image.js';

@@ -1,0 +1,175 @@
+/**
+ * `perceptual serve`: the built web app (web/dist) and the shipped models, over node:http.
+ *
+ * Only two trees are reachable: the app's files, and under `/models/` the files the app needs
+ * from each model folder — its `.onnx`, `card.json` and sample images (not the training
+ * weights), plus `/models/index.json`, generated from the folders on disk. Everything else is
+ * 404. Every response carries COOP `same-origin` + COEP `require-corp`: they make the page
+ * cross-origin isolated, which is what lets onnxruntime-web use SharedArrayBuffer and so
+ * WebAssembly threads.
+ */
+import { createReadStream, existsSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { listModels, SAMPLE_IMAGE } from '../infer/node/catalogue.js';
+import { contentType } from './mime.js';
+import { BadPathError, resolveInside, safeSegments } from './safe-path.js';
+
+/** The package's root folder (this file is `src/serve/server.ts` or `dist/serve/server.js`). */
+export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const DEFAULT_WEB_ROOT = path.join(PACKAGE_ROOT, 'web', 'dist');
+export const DEFAULT_MODELS_DIR = path.join(PACKAGE_ROOT, 'models');
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 8080;
+
+export interface ServerOptions {
+  /** The built app (default web/dist). */
+  webRoot?: string;
+  /** The shipped models (default models/). */
+  modelsDir?: string;
+  /** Default 127.0.0.1: the app is for this machine unless asked otherwise. */
+  host?: string;
+  /** Default 8080; 0 picks a free port. */
+  port?: number;
+}
+
+export interface RunningServer {
+  /** `http://host:port/`. */
+  url: string;
+  host: string;
+  port: number;
+  webRoot: string;
+  modelsDir: string;
+  close(): Promise<void>;
+}
+
+/** The app has not been built: says how to build it. */
+export class WebAppMissingError extends Error {
+  constructor(webRoot: string) {
+    super(`the web app is not built: ${path.join(webRoot, 'index.html')} is missing — run npm run build:web`);
+    this.name = 'WebAppMissingError';
+  }
+}
+
+const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'X-Content-Type-Options': 'nosniff',
+} as const;
+
+/** The request handler, for embedding (tests, Vite's dev server). */
+export function createHandler(options: { webRoot: string; modelsDir: string }): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  const { webRoot, modelsDir } = options;
+  return (req, res) => {
+    handle(req, res, webRoot, modelsDir).catch((e) => {
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `internal error: ${(e as Error).message}\n`);
+      else res.destroy(e as Error);
+    });
+  };
+}
+
+async function handle(req: http.IncomingMessage, res: http.ServerResponse, webRoot: string, modelsDir: string): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
+  }
+  const urlPath = (req.url ?? '/').split(/[?#]/, 1)[0]!;
+  let segments: string[] | undefined;
+  try {
+    segments = safeSegments(urlPath);
+  } catch (e) {
+    if (e instanceof BadPathError) return send(res, 400, 'text/plain; charset=utf-8', 'bad request\n');
+    throw e;
+  }
+  if (!segments) return notFound(res);
+
+  if (segments[0] === 'models') {
+    if (segments.length === 2 && segments[1] === 'index.json') {
+      const { models } = await listModels(modelsDir);
+      return send(res, 200, contentType('index.json'), `${JSON.stringify({ models }, null, 1)}\n`, { 'Cache-Control': 'no-cache' });
+    }
+    // `models/<folder>/<file>` with a file the app uses; nothing deeper, nothing else.
+    const file = segments[2];
+    if (segments.length !== 3 || !file || !(file.endsWith('.onnx') || file === 'card.json' || SAMPLE_IMAGE.test(file))) return notFound(res);
+    return sendFile(req, res, modelsDir, segments.slice(1));
+  }
+  return sendFile(req, res, webRoot, segments.length === 0 ? ['index.html'] : segments);
+}
+
+async function sendFile(req: http.IncomingMessage, res: http.ServerResponse, root: string, segments: string[]): Promise<void> {
+  const found = await resolveInside(root, segments);
+  if (!found) return notFound(res);
+  // Revalidate every time (the app's index.html and the models change between builds) but
+  // answer 304 when nothing changed, so the 20–30 MB of WebAssembly is not sent again.
+  const etag = `"${found.size.toString(36)}-${Math.floor(found.mtimeMs).toString(36)}"`;
+  const headers = { ...ISOLATION_HEADERS, 'Content-Type': contentType(found.file), 'Cache-Control': 'no-cache', ETag: etag };
+  if (req.headers['if-none-match'] === etag) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  res.writeHead(200, { ...headers, 'Content-Length': String(found.size) });
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  await new Promise<void>((resolve) => {
+    const stream = createReadStream(found.file);
+    stream.on('error', (e) => {
+      res.destroy(e);
+      resolve();
+    });
+    res.on('close', () => {
+      stream.destroy();
+      resolve();
+    });
+    stream.pipe(res);
+  });
+}
+
+function notFound(res: http.ServerResponse): void {
+  send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+}
+
+function send(res: http.ServerResponse, status: number, type: string, body: string, extra: Record<string, string> = {}): void {
+  const buf = Buffer.from(body);
+  res.writeHead(status, { ...ISOLATION_HEADERS, ...extra, 'Content-Type': type, 'Content-Length': String(buf.length) });
+  res.end(res.req.method === 'HEAD' ? undefined : buf);
+}
+
+/** Start serving; resolves once listening. Throws {@link WebAppMissingError} when the app is not built. */
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const webRoot = path.resolve(options.webRoot ?? DEFAULT_WEB_ROOT);
+  const modelsDir = path.resolve(options.modelsDir ?? DEFAULT_MODELS_DIR);
+  const host = options.host ?? DEFAULT_HOST;
+  const port = options.port ?? DEFAULT_PORT;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be an integer 0–65535, got ${port}`);
+  if (!existsSync(path.join(webRoot, 'index.html'))) throw new WebAppMissingError(webRoot);
+
+  const server = http.createServer(createHandler({ webRoot, modelsDir }));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const urlHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    url: `http://${urlHost}:${addr.port}/`,
+    host: addr.address,
+    port: addr.port,
+    webRoot,
+    modelsDir,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((e) => (e ? reject(e) : resolve()));
+        // Keep-alive connections (a browser's) would otherwise hold close() open.
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * Live webcam stylisation: grab a frame at the chosen size, stylise it in the worker, draw it,
+ * repeat — one frame in flight at a time, so the rate is what the backend sustains (the
+ * frames-per-second readout) rather than a queue that grows behind the camera.
+ */
+import { draw, grabFrame } from './canvas-image.js';
+import { FpsMeter } from './fps-meter.js';
+import type { InferenceClient } from './inference-client.js';
+
+export interface FrameSettings {
+  model: string;
+  /** Longer side of the stylised frame, pixels. */
+  size: number;
+  strength: number;
+  preserveColor: boolean;
+}
+
+export class WebcamLoop {
+  readonly meter = new FpsMeter();
+  private stream: MediaStream | undefined;
+  private active = false;
+  private readonly scratch = new OffscreenCanvas(1, 1);
+
+  constructor(
+    private readonly client: InferenceClient,
+    private readonly video: HTMLVideoElement,
+    private readonly output: HTMLCanvasElement,
+    private readonly settings: () => FrameSettings,
+    private readonly onFrame: (fps: number, width: number, height: number, ms: number) => void,
+    private readonly onError: (e: Error) => void,
+  ) {}
+
+  get running(): boolean {
+    return this.active;
+  }
+
+  async start(): Promise<void> {
+    if (this.active) return;
+    if (!navigator.mediaDevices?.getUserMedia) throw new Error('this browser gives no camera access (getUserMedia); the page must be served from https or localhost');
+    this.stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+    this.video.srcObject = this.stream;
+    await this.video.play();
+    await waitFor(() => this.video.videoWidth > 0, 10_000, 'the camera produced no frame within 10 s');
+    this.active = true;
+    this.meter.reset();
+    void this.loop();
+  }
+
+  stop(): void {
+    this.active = false;
+    for (const t of this.stream?.getTracks() ?? []) t.stop();
+    this.stream = undefined;
+    this.video.srcObject = null;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.active) {
+      try {
+        const s = this.settings();
+        const frame = grabFrame(this.video, s.size, this.scratch);
+        const { image, ms } = await this.client.run({ type: 'stylize', model: s.model, image: frame, strength: s.strength, preserveColor: s.preserveColor, tileSize: 0 }).result;
+        if (!this.active) break;
+        draw(this.output, image);
+        this.meter.tick();
+        this.onFrame(this.meter.fps, image.width, image.height, ms);
+      } catch (e) {
+        this.stop();
+        this.onError(e as Error);
+        break;
+      }
+      // Let the page paint between frames.
+      await nextFrame();
+    }
+  }
+}
+
+function nextFrame(): Promise<void> {
+  return new Promise((resolve) => {
+    // requestAnimationFrame pauses in hidden tabs; the timeout keeps the loop (and its readout) honest.
+    const t = setTimeout(resolve, 100);
+    requestAnimationFrame(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+async function waitFor(ok: () => boolean, timeoutMs: number, message: string): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!ok()) {
+    if (performance.now() > end) throw new Error(message);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
