@@ -6,6 +6,14 @@ import { Command } from 'commander';
 import { registerDoctor } from './commands/doctor.js';
 import { version } from './version.js';
 
+// `perceptual … | head` closes the pipe early: that is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 const program = new Command();
 program
   .name('perceptual')

@@ -1,0 +1,87 @@
+/**
+ * `perceptual export MODEL_DIR|weights.safetensors [-o model.onnx]`: a trained network as ONNX
+ * for onnxruntime (Node, browser), with the contract of src/runtime/README.md. The network is
+ * rebuilt from the config in the weights' metadata (or the folder's card.json), exported, then
+ * checked once against the engine on a small input.
+ */
+import type { Command } from 'commander';
+import { existsSync, promises as fs, statSync } from 'node:fs';
+import path from 'node:path';
+import { manualSeed, noGrad, rand, tensor, tidy } from '../../engine/index.js';
+import { modelFromConfig } from '../../models/index.js';
+import type { TransformerNet } from '../../models/transformer-net.js';
+import { readSafetensorsHeader } from '../../nn/safetensors.js';
+import { exportOnnxBytes, writeFileAtomic } from '../../runtime/onnx/export.js';
+import { OrtModel } from '../../runtime/ort-session.js';
+
+/** The weights file and the folder it lives in, for a model folder or a .safetensors path. */
+function locate(input: string): { weights: string; folder: string } {
+  if (!existsSync(input)) throw new Error(`${input}: no such file or folder`);
+  if (statSync(input).isDirectory()) {
+    const weights = path.join(input, 'weights.safetensors');
+    if (!existsSync(weights)) throw new Error(`${input}: no weights.safetensors in this folder (train one with \`perceptual train-style\`)`);
+    return { weights, folder: input };
+  }
+  if (!input.endsWith('.safetensors')) throw new Error(`${input}: expected a model folder or a .safetensors file`);
+  return { weights: input, folder: path.dirname(input) };
+}
+
+/** Rebuild the network: config from the safetensors metadata, else from card.json's `network`. */
+async function loadNetwork(weights: string, folder: string): Promise<TransformerNet> {
+  const header = await readSafetensorsHeader(weights);
+  let config: unknown = header.metadata.config ? JSON.parse(header.metadata.config) : undefined;
+  const cardFile = path.join(folder, 'card.json');
+  if (config === undefined && existsSync(cardFile)) config = (JSON.parse(await fs.readFile(cardFile, 'utf8')) as { network?: unknown }).network;
+  if (config === undefined) throw new Error(`${weights}: no network config in its metadata, and no card.json with a "network" next to it`);
+  const net = modelFromConfig(config);
+  await net.loadSafetensors(weights);
+  return net.eval();
+}
+
+/** Max |onnx − engine| on one small random input (0–255 scale). */
+async function verify(net: TransformerNet, bytes: Uint8Array): Promise<number> {
+  manualSeed(0);
+  const dims = [1, 3, 67, 61]; // odd sizes: the crop to the input size is exercised too
+  const data = noGrad(() => tidy(() => rand(dims).mul(255).toArray() as Float32Array));
+  const expected = noGrad(() => tidy(() => net.forward(tensor(data, dims)).toArray() as Float32Array));
+  const model = await OrtModel.load(bytes);
+  try {
+    const got = await model.run(data, dims);
+    if (got.data.length !== expected.length) throw new Error(`verification: onnxruntime gave [${got.dims.join(', ')}], the engine ${expected.length} values`);
+    let d = 0;
+    for (let i = 0; i < expected.length; i++) d = Math.max(d, Math.abs(got.data[i]! - expected[i]!));
+    return d;
+  } finally {
+    await model.dispose();
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('export')
+    .description('export a trained network (model folder or weights.safetensors) to ONNX for onnxruntime')
+    .argument('<model>', 'model folder (with weights.safetensors) or a .safetensors file')
+    .option('-o, --out <file>', 'output .onnx file (default: model.onnx next to the weights)')
+    .option('--no-verify', 'skip the check of onnxruntime against the engine on a small input')
+    .action(async (input: string, o: { out?: string; verify: boolean }) => {
+      const { weights, folder } = locate(input);
+      const out = o.out ?? path.join(folder, 'model.onnx');
+      const net = await loadNetwork(weights, folder);
+      try {
+        const bytes = exportOnnxBytes(net);
+        let check = '';
+        if (o.verify) {
+          const d = await verify(net, bytes);
+          // Two float32 implementations of the same network: 1e-3 is ~2× their rounding noise.
+          if (d > 1e-2) throw new Error(`the exported model differs from the engine by ${d.toExponential(2)} (0–255 scale) on a test input; not writing ${out}`);
+          check = `, max |onnxruntime − engine| ${d.toExponential(1)} on a 61×67 test input`;
+        }
+        await writeFileAtomic(out, bytes);
+        const c = net.config;
+        const what = c.kind === 'sr' ? `×${c.factor} super-resolution` : 'style';
+        console.log(`${weights} → ${out} (${(bytes.length / 1e6).toFixed(1)} MB, ONNX opset 17, ${what} ${c.arch}, dynamic N/H/W${check})`);
+      } finally {
+        net.dispose();
+      }
+    });
+}
