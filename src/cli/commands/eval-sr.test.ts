@@ -29,7 +29,7 @@ test('--model bicubic on Set5 reproduces the published 28.42 dB; JSON and Markdo
   assert.equal(out.evaluations[0].images.length, 5);
   assert.equal(out.settings.factor, 4);
   const text = readFileSync(md, 'utf8');
-  assert.match(text, /^# ×4 super-resolution: Bicubic \(ours\)/);
+  assert.match(text, /^# Bicubic \(ours\): ×4 super-resolution on Set5\n/);
   assert.match(text, /\| Ours \(ℓpixel\) \| paper: Johnson et al\. 2016, Table 1 \| 28\.40 \/ 0\.8062 \|/);
   await run('--model', 'bicubic', '--set', 'Set5', '--data-root', path.dirname(bench), '--json', json);
   assert.equal(JSON.parse(readFileSync(json, 'utf8')).rows.at(-1).scores.Set5.psnr, ours.scores.Set5.psnr);

@@ -131,7 +131,7 @@ export function register(program: Command): void {
       }
       if (o.md) {
         await fs.mkdir(path.dirname(path.resolve(o.md)), { recursive: true });
-        const head = `# ×${factor} super-resolution: ${label}\n\n` +
+        const head = `# ${label}: ×${factor} super-resolution on ${evaluations.map((e) => e.set).join(', ')}\n\n` +
           `Evaluated ${settings.date.slice(0, 10)} with \`perceptual eval-sr\`${model ? ` (model \`${model.card.name}\`, ${model.runtime} runtime, histogram matching ${match ? 'on' : 'off'})` : ''}.\n\n`;
         await fs.writeFile(o.md, head + table.markdown);
       }

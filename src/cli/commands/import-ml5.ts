@@ -20,6 +20,12 @@ function defaultName(source: string): string {
   return last.replace(/[^A-Za-z0-9._-]+/g, '-');
 }
 
+/** 'ml5-wave' → 'Wave (ml5.js)'. */
+function defaultTitle(name: string): string {
+  const words = name.replace(/^ml5[-_]?/i, '').replace(/[-_]+/g, ' ').trim() || name;
+  return `${words.charAt(0).toUpperCase()}${words.slice(1)} (ml5.js)`;
+}
+
 export function register(program: Command): void {
   program
     .command('import-ml5')
@@ -69,12 +75,13 @@ export function register(program: Command): void {
         if (!tmp && existsSync(path.join(source, 'LICENSE'))) await fs.copyFile(path.join(source, 'LICENSE'), path.join(out, 'LICENSE'));
         const card = {
           name,
-          title: o.title ?? name.replace(/[-_]+/g, ' ').replace(/^\w/, (c) => c.toUpperCase()),
+          title: o.title ?? defaultTitle(name),
           task: 'style',
           source: isUrl(source) ? source : path.resolve(source),
           origin: 'ml5.js / deeplearn.js style-transfer checkpoint (Engstrom\'s fast-style-transfer network), imported by perceptual import-ml5',
           licence,
-          network: { kind: 'ml5', norm: 'instance', epsilon: 1e-3, output: '150·tanh + 127.5, clipped to 0–255', padding: o.padding },
+          // Not `network`: that field holds a TransformerNet config, which this network is not.
+          architecture: `ml5 / fast-style-transfer: instance norm (ε 1e-3), TF 'SAME' padding (${o.padding}), output 150·tanh + 127.5 clipped to 0–255`,
         };
         await writeFileAtomic(path.join(out, 'card.json'), new TextEncoder().encode(`${JSON.stringify(card, null, 2)}\n`));
         console.log(`${source} → ${out}/model.onnx + card.json (${(bytes.length / 1e6).toFixed(1)} MB, task style)`);
