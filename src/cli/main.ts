@@ -4,6 +4,17 @@
  */
 import { Command } from 'commander';
 import { registerDoctor } from './commands/doctor.js';
+import { register as stylize } from './commands/stylize.js';
+import { register as upscale } from './commands/upscale.js';
+import { register as trainStyle } from './commands/train-style.js';
+import { register as trainSr } from './commands/train-sr.js';
+import { register as optimize } from './commands/optimize.js';
+import { register as evalSr } from './commands/eval-sr.js';
+import { register as weights } from './commands/weights.js';
+import { register as exportCmd } from './commands/export.js';
+import { register as importMl5 } from './commands/import-ml5.js';
+import { register as bench } from './commands/bench.js';
+import { register as serve } from './commands/serve.js';
 import { version } from './version.js';
 
 // `perceptual … | head` closes the pipe early: that is not an error.
@@ -24,28 +35,7 @@ program
 
 registerDoctor(program);
 
-const extra = [
-  './commands/stylize.js',
-  './commands/train-style.js',
-  './commands/optimize.js',
-  './commands/upscale.js',
-  './commands/train-sr.js',
-  './commands/eval-sr.js',
-  './commands/weights.js',
-  './commands/export.js',
-  './commands/import-ml5.js',
-  './commands/bench.js',
-  './commands/serve.js',
-];
-// Commands register themselves; a command whose module is absent in this build is skipped.
-for (const m of extra) {
-  try {
-    const mod = (await import(m)) as { register?: (p: Command) => void };
-    mod.register?.(program);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' || !String((e as Error).message).includes(m.slice(2, -3))) throw e;
-  }
-}
+for (const register of [stylize, upscale, trainStyle, trainSr, optimize, evalSr, weights, exportCmd, importMl5, bench, serve]) register(program);
 
 try {
   await program.parseAsync(process.argv);
