@@ -11,8 +11,8 @@ import type { PerceptualLoss, PerceptualLossConfig } from './perceptual-loss.js'
 export interface LossSetupOptions {
   profile: string;
   task: LossTask;
-  /** VGG weights file/folder; default: the first found for the profile's architecture. */
-  vgg?: string;
+  /** VGG weights file/folder (default: the first found for the profile's architecture), or a loss network already built (the caller keeps owning it). */
+  vgg?: string | Vgg;
   overrides?: Partial<PerceptualLossConfig>;
 }
 
@@ -28,8 +28,9 @@ export async function chooseVggWeights(requested: string | undefined, arch: stri
 
 export async function setupLoss(o: LossSetupOptions): Promise<{ vgg: Vgg; loss: PerceptualLoss; vggPath: string }> {
   const profile = lossProfile(o.profile);
-  const vggPath = await chooseVggWeights(o.vgg, profile.arch);
   const cfg = { ...profile[o.task], ...o.overrides };
+  if (o.vgg instanceof Vgg) return { vgg: o.vgg, loss: createPerceptualLoss(o.vgg, profile, o.task, o.overrides), vggPath: o.vgg.file };
+  const vggPath = await chooseVggWeights(o.vgg, profile.arch);
   const vgg = await Vgg.fromWeights(vggPath, { upTo: [...cfg.contentLayers, ...cfg.styleLayers] });
   const loss = createPerceptualLoss(vgg, profile, o.task, o.overrides);
   return { vgg, loss, vggPath };

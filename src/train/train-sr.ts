@@ -23,6 +23,7 @@ import { listImages } from '../data/image-folder.js';
 import { crop, degrade, type DegradeMode } from '../data/degrade.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { SrTask, type SrValidationPair } from './sr-task.js';
+import { writeModelFolder } from './model-folder.js';
 import { train, type TrainResult } from './trainer.js';
 import type { ProgressReporter } from './progress.js';
 
@@ -252,8 +253,6 @@ export async function trainSr(o: TrainSrOptions): Promise<TrainSrResult> {
       modelDir = o.modelDir ?? path.join(o.outDir, 'model');
       await fs.mkdir(modelDir, { recursive: true });
       model.eval();
-      if (memoryFormat === 'channels_last') model.toMemoryFormat('contiguous');
-      await model.saveSafetensors(path.join(modelDir, 'weights.safetensors'), { config: JSON.stringify(model.config) });
       // Samples of the final network, shown next to the model (the catalogue lists them).
       const samples = (await task.writeSamples(modelDir, 'sample-')).map((f) => path.basename(f));
       const name = o.name ?? path.basename(o.modelDir ?? o.outDir);
@@ -285,7 +284,7 @@ export async function trainSr(o: TrainSrOptions): Promise<TrainSrResult> {
         samples,
         samplesLayout: 'bicubic | network | HR (validation centre crops)',
       };
-      await fs.writeFile(path.join(modelDir, 'card.json'), JSON.stringify(card, null, 2) + '\n');
+      await writeModelFolder(modelDir, model, card);
     }
     return { ...result, modelDir, config };
   } finally {

@@ -5,9 +5,11 @@
  */
 import { promises as fs, existsSync } from 'node:fs';
 import path from 'node:path';
-import { resolveDevice, defaultPrecision, type Precision } from '../engine/index.js';
+import { resolveDevice, defaultPrecision, manualSeed, type Precision } from '../engine/index.js';
 import { buildStyleNet } from '../models/transformer-net.js';
 import { setupLoss } from '../losses/setup.js';
+import { Vgg } from '../models/vgg/vgg.js';
+import { writeModelFolder } from './model-folder.js';
 import { LOSS_PROFILES, type LossProfileName } from '../losses/profiles.js';
 import { StyleDataset, ValidationSet } from '../data/style-dataset.js';
 import { loadImageResized, imageToTensor } from '../data/tensor-image.js';
@@ -25,8 +27,8 @@ export interface TrainStyleOptions {
   arch?: string;
   norm?: 'batch' | 'instance';
   profile?: LossProfileName;
-  /** VGG weights file/folder; default: the first found by findVggWeights(). */
-  vgg?: string;
+  /** VGG weights file/folder (default: the first found by findVggWeights()), or a built loss network (tests; the caller owns it). */
+  vgg?: string | Vgg;
   contentWeight?: number;
   styleWeight?: number;
   tvWeight?: number;
@@ -103,6 +105,7 @@ export async function trainStyle(o: TrainStyleOptions): Promise<TrainStyleResult
   }
 
   const { vgg, loss, vggPath } = await setupLoss({ profile: profileName, task: 'style', vgg: o.vgg, overrides: lossConfig });
+  manualSeed(config.seed); // reproducible initial weights: the same seed gives the same run
   const model = buildStyleNet(config.arch, o.norm ? { norm: o.norm } : {});
   const memoryFormat = precision === 'bf16' ? 'channels_last' : 'contiguous';
   if (memoryFormat === 'channels_last') {
@@ -140,11 +143,9 @@ export async function trainStyle(o: TrainStyleOptions): Promise<TrainStyleResult
   let modelDir: string | undefined;
   if (result.completed) {
     modelDir = path.join(o.outDir, 'model');
-    await fs.mkdir(modelDir, { recursive: true });
-    if (memoryFormat === 'channels_last') model.toMemoryFormat('contiguous');
-    await model.saveSafetensors(path.join(modelDir, 'weights.safetensors'), { config: JSON.stringify(model.config) });
-    const card = {
+    await writeModelFolder(modelDir, model, {
       name: path.basename(o.outDir),
+      title: path.basename(o.outDir),
       task: 'style',
       network: model.config,
       parameters: model.numParameters(),
@@ -161,11 +162,10 @@ export async function trainStyle(o: TrainStyleOptions): Promise<TrainStyleResult
       imagesPerSecond: Number(result.imagesPerSecond.toFixed(3)),
       finalTrainLoss: result.lastTrain,
       finalValLoss: result.lastVal,
-    };
-    await fs.writeFile(path.join(modelDir, 'card.json'), JSON.stringify(card, null, 2) + '\n');
+    });
   }
   model.dispose();
-  vgg.dispose();
+  if (!(o.vgg instanceof Vgg)) vgg.dispose();
   loss.dispose();
   return { ...result, modelDir, config };
 }
