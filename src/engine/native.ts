@@ -83,7 +83,8 @@ export class EngineNotInstalledError extends Error {
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The package root, from src/engine or dist/engine. */
 export const packageRoot = path.resolve(here, '..', '..');
-export const addonPath = path.join(packageRoot, 'native', 'build', 'Release', 'perceptual_native.node');
+/** The built addon; PERCEPTUAL_ADDON points elsewhere (another build, or a missing file to test the fallback). */
+export const addonPath = process.env.PERCEPTUAL_ADDON ?? path.join(packageRoot, 'native', 'build', 'Release', 'perceptual_native.node');
 
 let addon: NativeAddon | undefined;
 let loadError: Error | undefined;
