@@ -7,11 +7,13 @@
 import { existsSync, promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot, engineAvailable } from '../engine/native.js';
-import type { Precision } from '../engine/runtime.js';
+import { defaultPrecision, type Precision } from '../engine/runtime.js';
 import { listModels, type ModelCard } from './node/catalogue.js';
 import { NodeStyleModel } from './node/node-style-model.js';
 import { EngineStyleModel } from './engine-model.js';
-import type { StyleModelCore } from './core/index.js';
+import { DEFAULT_MAX_UNTILED_PIXELS, type StyleModelCore, type StylizeOptions, type UpscaleOptions } from './core/index.js';
+import { chooseRuntime } from './runtime-choice.js';
+import type { RgbImage } from '../data/image.js';
 
 export type RuntimeName = 'onnx' | 'engine';
 
@@ -24,12 +26,19 @@ export interface LoadModelOptions {
   modelsDir?: string;
 }
 
-export type LoadedModel = StyleModelCore & {
+/** A loaded model: stylize/upscale (with the core's options), the runtime in use, and its card. */
+export interface LoadedModel {
   readonly runtime: RuntimeName;
+  readonly precision: Precision;
+  /** Why the current runtime was chosen. */
+  readonly reason: string;
   readonly card: ModelCard;
   readonly files: ModelFiles;
-  dispose(): void | Promise<void>;
-};
+  readonly scale: number | undefined;
+  stylize(image: RgbImage, options?: StylizeOptions): Promise<RgbImage>;
+  upscale(image: RgbImage, options?: UpscaleOptions): Promise<RgbImage>;
+  dispose(): Promise<void>;
+}
 
 export interface ModelFiles {
   folder?: string;
@@ -78,36 +87,141 @@ async function onnxruntimeAvailable(): Promise<boolean> {
   }
 }
 
+type Runner = StyleModelCore & { dispose(): void | Promise<void> };
+
+interface Choice {
+  runtime: RuntimeName;
+  precision: Precision;
+  reason: string;
+}
+
 /**
- * Pick the runtime: a forced one must be possible; 'auto' takes onnxruntime for an .onnx file
- * (no libtorch needed, and the measured default on this class of machine), the engine when
- * only weights exist.
+ * A model that picks its runtime per image: onnxruntime or the libtorch engine (float32 or
+ * bf16 + channels_last), whichever `chooseRuntime` measured fastest on this machine for that
+ * image size (cached), unless forced. One exception, for correctness: an instance-norm network
+ * on an image that will be tiled runs on the engine when it is installed, because only the
+ * engine shares the normalisation statistics across tiles (onnxruntime would normalise each
+ * tile by itself and the tiles would not match). Each runtime is loaded on first use.
  */
-async function pickRuntime(files: ModelFiles, o: LoadModelOptions): Promise<RuntimeName> {
+class AdaptiveModel {
+  private readonly runners = new Map<string, Promise<Runner>>();
+  private last: Choice;
+
+  constructor(
+    readonly card: ModelCard,
+    readonly files: ModelFiles,
+    private readonly o: LoadModelOptions,
+    first: Choice,
+  ) {
+    this.last = first;
+  }
+
+  /** The runtime that ran (or will run) the last image. */
+  get runtime(): RuntimeName {
+    return this.last.runtime;
+  }
+  get precision(): Precision {
+    return this.last.precision;
+  }
+  /** Why that runtime was chosen. */
+  get reason(): string {
+    return this.last.reason;
+  }
+  get scale(): number | undefined {
+    return typeof this.card.scale === 'number' ? this.card.scale : undefined;
+  }
+
+  async stylize(image: RgbImage, options: StylizeOptions = {}): Promise<RgbImage> {
+    return (await this.runnerFor(image, options.tileSize)).stylize(image, options);
+  }
+
+  async upscale(image: RgbImage, options: UpscaleOptions = {}): Promise<RgbImage> {
+    return (await this.runnerFor(image, options.tileSize)).upscale(image, options);
+  }
+
+  async dispose(): Promise<void> {
+    const all = [...this.runners.values()];
+    this.runners.clear();
+    for (const r of all) await (await r.catch(() => undefined))?.dispose();
+  }
+
+  /** Load the starting runtime. */
+  async preload(): Promise<void> {
+    const key = `${this.last.runtime}/${this.last.precision}`;
+    if (!this.runners.has(key)) this.runners.set(key, this.load(this.last));
+    await this.runners.get(key);
+  }
+
+  private willTile(image: RgbImage, tileSize: number | undefined): boolean {
+    if (tileSize === 0) return false;
+    if (tileSize !== undefined) return image.width > tileSize || image.height > tileSize;
+    const s = this.scale ?? 1;
+    return image.width * image.height * s * s > DEFAULT_MAX_UNTILED_PIXELS;
+  }
+
+  private async runnerFor(image: RgbImage, tileSize: number | undefined): Promise<Runner> {
+    let choice = await this.choose(image);
+    const instanceNorm = (this.card.network as { norm?: string } | undefined)?.norm === 'instance';
+    if (choice.runtime === 'onnx' && instanceNorm && this.files.weights && this.o.runtime !== 'onnx' && engineAvailable() && this.willTile(image, tileSize)) {
+      choice = { runtime: 'engine', precision: this.o.precision ?? defaultPrecision(this.o.device), reason: 'tiled instance-norm network: the engine shares normalisation statistics across tiles' };
+    }
+    this.last = choice;
+    const key = `${choice.runtime}/${choice.precision}`;
+    let r = this.runners.get(key);
+    if (!r) {
+      r = this.load(choice);
+      this.runners.set(key, r);
+    }
+    return r;
+  }
+
+  private async choose(image: RgbImage): Promise<Choice> {
+    const forced = this.o.runtime ?? 'auto';
+    if (forced !== 'auto' || !this.files.folder || !this.files.onnx || !this.files.weights) return this.last;
+    const c = await chooseRuntime({ card: this.card, folder: this.files.folder, size: { width: image.width, height: image.height } });
+    return { runtime: c.runtime, precision: this.o.precision ?? c.precision, reason: c.reason };
+  }
+
+  private async load(c: Choice): Promise<Runner> {
+    if (c.runtime === 'onnx') {
+      return NodeStyleModel.load(this.files.onnx!, { scale: this.scale, executionProviders: this.o.device?.startsWith('cuda') ? ['cuda'] : undefined });
+    }
+    return EngineStyleModel.load(this.files.weights!, { scale: this.scale, precision: c.precision, device: this.o.device });
+  }
+}
+
+/**
+ * The runtime a model starts with: a forced one must be possible; otherwise onnxruntime for
+ * an .onnx file (no libtorch needed), the engine when only weights exist. With both, each
+ * image's runtime is then chosen by measurement (AdaptiveModel).
+ */
+async function initialChoice(files: ModelFiles, o: LoadModelOptions): Promise<Choice> {
   const want = o.runtime ?? 'auto';
+  const enginePrecision = o.precision ?? defaultPrecision(o.device);
   if (want === 'onnx') {
     if (!files.onnx) throw new Error('--runtime onnx: this model has no .onnx file (export it with `perceptual export`)');
-    return 'onnx';
+    return { runtime: 'onnx', precision: 'float32', reason: 'forced' };
   }
   if (want === 'engine') {
     if (!files.weights) throw new Error('--runtime engine: this model has no weights.safetensors');
-    return 'engine';
+    if (!engineAvailable()) throw new Error('--runtime engine: the libtorch engine is not installed (see `perceptual doctor`)');
+    return { runtime: 'engine', precision: enginePrecision, reason: 'forced' };
   }
-  if (files.onnx && (await onnxruntimeAvailable()) && !(o.device && o.device !== 'cpu' && engineAvailable() && files.weights)) return 'onnx';
-  if (files.weights && engineAvailable()) return 'engine';
+  if (files.onnx && (await onnxruntimeAvailable())) return { runtime: 'onnx', precision: 'float32', reason: 'default' };
+  if (files.weights && engineAvailable()) return { runtime: 'engine', precision: enginePrecision, reason: 'only the engine can run this model here' };
   if (files.onnx) throw new Error('this model needs onnxruntime-node, which failed to load (reinstall with ONNXRUNTIME_NODE_INSTALL=skip npm install)');
   throw new Error('this model has only weights.safetensors, which need the libtorch engine (see `perceptual doctor`)');
 }
 
 export async function loadModel(nameOrPath: string, o: LoadModelOptions = {}): Promise<LoadedModel> {
   const { files, card } = await resolveModel(nameOrPath, o.modelsDir);
-  const runtime = await pickRuntime(files, o);
-  const scale = typeof card.scale === 'number' ? card.scale : undefined;
-  const model =
-    runtime === 'onnx'
-      ? await NodeStyleModel.load(files.onnx!, { scale, executionProviders: o.device?.startsWith('cuda') ? ['cuda'] : undefined })
-      : await EngineStyleModel.load(files.weights!, { scale, precision: o.precision, device: o.device });
-  return Object.assign(model, { runtime, card, files }) as unknown as LoadedModel;
+  const model = new AdaptiveModel(card, files, o, await initialChoice(files, o));
+  // Load the starting runtime now, so a broken model file fails here and not on the first image.
+  await model.preload().catch(async (e) => {
+    await model.dispose();
+    throw e;
+  });
+  return model as unknown as LoadedModel;
 }
 
 /** The style-transfer API of the issue: `loadStyleModel(name)` → `model.stylize(image, {signal, onProgress})` → `model.dispose()`. */

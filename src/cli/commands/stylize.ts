@@ -67,7 +67,7 @@ export function register(program: Command): void {
               await fs.mkdir(path.dirname(path.resolve(output)), { recursive: true });
               await saveImage(out, output, { quality: o.quality });
               const ms = performance.now() - t0;
-              if (jobs.length === 1) console.log(`${input} → ${output} (${img.width}×${img.height}, ${(ms / 1000).toFixed(2)} s, ${model.runtime})`);
+              if (jobs.length === 1) console.log(`${input} → ${output} (${img.width}×${img.height}, ${(ms / 1000).toFixed(2)} s, ${model.runtime}${model.runtime === 'engine' ? ` ${model.precision}` : ''})`);
               progress.update(k + 1, { loss: 0, imagesPerSecond: 1000 / ms });
             } catch (e) {
               if (signal.aborted) throw e;
