@@ -39,9 +39,11 @@ test('stylize writes an image of the input size; strength 0 returns the photo', 
   assert.deepEqual([px[0], px[1], px[2]], [200, 80, 30]);
 
   const folder = path.join(dir, 'many');
-  const r2 = cli(['stylize', photo, photo, '--style', modelDir, '-o', folder, '--runtime', 'engine', '--max-side', '32', '--format', 'webp', '--preserve-color']);
+  const photo2 = path.join(dir, 'photo2.jpg');
+  await sharp(photo).jpeg().toFile(photo2);
+  const r2 = cli(['stylize', photo, photo2, '--style', modelDir, '-o', folder, '--runtime', 'engine', '--max-side', '32', '--format', 'webp', '--preserve-color']);
   assert.equal(r2.status, 0, r2.stderr);
-  assert.ok(existsSync(path.join(folder, 'photo.webp')));
+  assert.ok(existsSync(path.join(folder, 'photo.webp')) && existsSync(path.join(folder, 'photo2.webp')));
   assert.equal((await sharp(path.join(folder, 'photo.webp')).metadata()).width, 32);
 });
 

@@ -1,32 +1,12 @@
 import type { Command } from 'commander';
-import { promises as fs, existsSync, statSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { loadStyleModel } from '../../infer/load-model.js';
 import { loadImage, saveImage, DEFAULT_MAX_PIXELS } from '../../data/image.js';
 import { resizeLongerSide } from '../../data/tensor-image.js';
-import { listImages } from '../../data/image-folder.js';
+import { planImageJobs } from '../image-jobs.js';
 import { createProgress } from '../../train/progress.js';
 import { withInterrupt, num, int, precisionOpt } from '../options.js';
-
-/** Inputs (files and folders) → [input, output] pairs. */
-async function plan(inputs: string[], out: string | undefined, ext: string | undefined): Promise<Array<[string, string]>> {
-  const files: Array<[string, string | undefined]> = [];
-  for (const i of inputs) {
-    if (!existsSync(i)) throw new Error(`${i}: no such file or folder`);
-    if (statSync(i).isDirectory()) for (const f of await listImages(i)) files.push([f, path.relative(i, f)]);
-    else files.push([i, undefined]);
-  }
-  if (files.length === 0) throw new Error('no input images');
-  const single = files.length === 1 && files[0]![1] === undefined;
-  const outIsFile = out !== undefined && /\.(jpe?g|png|webp)$/i.test(out) && !(existsSync(out) && statSync(out).isDirectory());
-  if (outIsFile && !single) throw new Error(`-o ${out} is a file name but there are ${files.length} inputs: give a folder`);
-  return files.map(([f, rel]) => {
-    if (outIsFile) return [f, out!];
-    const base = (rel ?? path.basename(f)).replace(/\.[^.]+$/, '');
-    const e = ext ?? (path.extname(f).toLowerCase() || '.jpg');
-    return [f, path.join(out ?? 'stylized', `${base}${e.startsWith('.') ? e : '.' + e}`)];
-  });
-}
 
 export function register(program: Command): void {
   program
@@ -49,7 +29,7 @@ export function register(program: Command): void {
     .action(async (inputs: string[], o) => {
       if (!(o.strength >= 0 && o.strength <= 1)) throw new Error(`--strength must be between 0 and 1, got ${o.strength}`);
       if (o.runtime !== 'auto' && o.runtime !== 'onnx' && o.runtime !== 'engine') throw new Error(`--runtime must be auto, onnx or engine`);
-      const jobs = await plan(inputs, o.out, o.format);
+      const jobs = (await planImageJobs(inputs, { out: o.out, defaultDir: 'stylized', format: o.format })).map((j) => [j.input, j.output] as const);
       const model = await loadStyleModel(o.style, { runtime: o.runtime, device: o.device, precision: o.precision });
       const progress = createProgress({ label: 'stylize', lineEvery: 1, quiet: jobs.length === 1 });
       let failed = 0;
