@@ -16,10 +16,10 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { engineAvailable, manualSeed, noGrad, rand, randn, tensor, tidy, type Tensor } from '../../src/engine/index.js';
+import { engineAvailable, manualSeed, noGrad, rand, randn, setNumThreads, tensor, tidy, type Tensor } from '../../src/engine/index.js';
 import { Conv2d } from '../../src/nn/layers/index.js';
 import { buildSrNet } from '../../src/models/sr-net.js';
-import { buildStyleNet, PAPER_STYLE_ARCH, type TransformerNet } from '../../src/models/index.js';
+import { buildStyleNet, type TransformerNet } from '../../src/models/index.js';
 import { exportOnnx, exportOnnxBytes } from '../../src/runtime/onnx/export.js';
 import { OrtModel } from '../../src/runtime/ort-session.js';
 import { loadImageResized } from '../../src/data/tensor-image.js';
@@ -30,6 +30,9 @@ const dataRoot = process.env.PERCEPTUAL_DATA ?? path.resolve(repoRoot, '../share
 const photo = path.join(dataRoot, 'content/chicago.jpg');
 const skip = engineAvailable() ? false : 'the libtorch engine is not built (see `perceptual doctor`)';
 const TOLERANCE = 1e-3;
+// One thread for both runtimes: the numbers do not depend on it, and on a shared 2-core machine
+// two spinning thread pools per process cost more than they bring on these small inputs.
+if (!skip) setNumThreads(1);
 
 /** Random γ/β and running statistics for every batch norm; then a last conv that spreads the output. */
 function condition(net: TransformerNet): void {
@@ -76,13 +79,15 @@ function condition(net: TransformerNet): void {
 interface Case {
   name: string;
   build: () => TransformerNet;
+  /** Also check the export with the last conv as one Conv node (flag spaceToDepth off). */
+  alsoDirect?: boolean;
 }
 
 // The full-size paper network once; the padding variants and the resize-convolution on the
 // same layer structure at half width (the graph does not depend on the width, the test time does).
 const HALF = 'c9s1-16,d32,d64,R64,R64,R64,R64,R64,u32,u16,c9s1-3';
 const CASES: Case[] = [
-  { name: 'paper (batch norm, 40-px reflect start, unpadded residual blocks)', build: () => buildStyleNet('paper') },
+  { name: 'paper (batch norm, 40-px reflect start, unpadded residual blocks)', build: () => buildStyleNet('paper'), alsoDirect: true },
   { name: 'half-instance (instance norm)', build: () => buildStyleNet('half-instance') },
   { name: 'resize-convolution U2,c3s1-32 (batch norm after U)', build: () => buildStyleNet('c9s1-16,d32,d64,R64,R64,R64,U2,c3s1-32,U2,c3s1-16,c9s1-3') },
   { name: 'padding zero', build: () => buildStyleNet(HALF, { padding: 'zero' }) },
@@ -117,17 +122,22 @@ async function compare(net: TransformerNet, model: OrtModel, data: Float32Array,
   return { diff: maxAbsDiff(got.data, expected.data), spread: max - min };
 }
 
+// Instance-norm nets sit at 4–9e-4 here, batch-norm ones at 1–3e-4: not export errors but the
+// two float32 implementations' own rounding (against a float64 PyTorch run of the half-instance
+// net on the photo, libtorch is 5.7e-4 off and onnxruntime 4.2e-4). Each case has its own seed,
+// so the numbers are reproducible and adding a case does not change the others'.
 test('exported ONNX equals the engine (eval, float32) within 1e-3 on 0–255', { skip }, async (t) => {
-  manualSeed(7);
   const havePhoto = existsSync(photo);
   if (!havePhoto) t.diagnostic(`photo not found (${photo}; set PERCEPTUAL_DATA): photo checks skipped`);
   const styleImage = havePhoto ? await loadImageResized(photo, 72) : undefined;
   const srImage = havePhoto ? await loadImageResized(photo, 30) : undefined;
-  for (const c of CASES) {
+  for (const [index, c] of CASES.entries()) {
     const started = performance.now();
+    manualSeed(1000 + index);
     const net = c.build();
     condition(net);
-    const model = await OrtModel.load(exportOnnxBytes(net), { threads: 2 });
+    const model = await OrtModel.load(exportOnnxBytes(net), { threads: 1 });
+    const direct = c.alsoDirect ? await OrtModel.load(exportOnnxBytes(net, { spaceToDepth: false }), { threads: 1 }) : undefined;
     try {
       const inputs: Array<[string, Float32Array, number[]]> = [];
       // SR nets run their last layers at f× the input: smaller (still odd) inputs for them.
@@ -139,14 +149,18 @@ test('exported ONNX equals the engine (eval, float32) within 1e-3 on 0–255', {
       if (img) inputs.push([`photo ${img.width}×${img.height}`, hwcToChw(img), [1, 3, img.height, img.width]]);
       const report: string[] = [];
       for (const [label, data, dims] of inputs) {
-        const { diff, spread } = await compare(net, model, data, dims);
-        report.push(`${label} ${diff.toExponential(2)}`);
-        assert.ok(spread > 40, `${c.name} ${label}: the output should span a useful range (spread ${spread.toFixed(1)})`);
-        assert.ok(diff <= TOLERANCE, `${c.name} ${label}: max |onnx − engine| = ${diff} > ${TOLERANCE}`);
+        for (const [variant, m] of [['', model], [' (direct last conv)', direct]] as const) {
+          if (!m) continue;
+          const { diff, spread } = await compare(net, m, data, dims);
+          report.push(`${label}${variant} ${diff.toExponential(2)}`);
+          assert.ok(spread > 40, `${c.name} ${label}: the output should span a useful range (spread ${spread.toFixed(1)})`);
+          assert.ok(diff <= TOLERANCE, `${c.name} ${label}${variant}: max |onnx − engine| = ${diff} > ${TOLERANCE}`);
+        }
       }
       t.diagnostic(`${c.name}: max abs diff ${report.join(', ')} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
     } finally {
       await model.dispose();
+      await direct?.dispose();
       net.dispose();
     }
   }

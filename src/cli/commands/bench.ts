@@ -31,7 +31,9 @@ export function register(program: Command): void {
       if (o.choose) return choose(o.model, o.quick ?? false);
       const { runSpeedBench } = await import('../../eval/speed-bench.js');
       const report = await runSpeedBench({ quick: o.quick, threads: o.threads, dataDir: o.data, modelDir: o.model, skipGatys: o.skipGatys, skipPython: o.skipPython });
-      if (o.json) await writeText(o.json, `${JSON.stringify({ ...report, markdown: undefined }, null, 2)}\n`);
+      // JSON has no Infinity (an identical output's PSNR): written as the string "Infinity".
+      const finite = (_k: string, v: unknown) => (v === Infinity ? 'Infinity' : v);
+      if (o.json) await writeText(o.json, `${JSON.stringify({ ...report, markdown: undefined }, finite, 2)}\n`);
       if (o.md) await writeText(o.md, `${report.markdown}\n`);
       console.log(`\n${report.markdown}`);
     });

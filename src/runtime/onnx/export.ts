@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { Module } from '../../nn/module.js';
 import { TransformerNet } from '../../models/transformer-net.js';
 import type { Dim, OnnxGraphBuilder, Value } from './graph-builder.js';
-import { joinPath, moduleToOnnx, registerOnnxExporter } from './module-export.js';
+import { joinPath, moduleToOnnx, registerOnnxExporter, type ExportFlags } from './module-export.js';
 import './nn-exporters.js';
 
 /** Keep the top-left `scale·H × scale·W` of `y`, where H×W is the run-time size of `input`. */
@@ -32,7 +32,7 @@ registerOnnxExporter(TransformerNet, (ctx, net, p, x) => {
   return net.stride > 1 ? cropToScaledSize(ctx.g, y, x, net.scale) : y;
 });
 
-export interface ExportOnnxOptions {
+export interface ExportOnnxOptions extends ExportFlags {
   /** Graph name (default: from the network's config). */
   name?: string;
   /** Free text stored in the model (provenance, licence). */
@@ -55,6 +55,7 @@ export function exportOnnxBytes(model: Module<unknown>, options: ExportOnnxOptio
     docString: options.docString ?? `Exported by perceptual: ${describe}. Input/output: [N, 3, H, W] float32 RGB 0–255.`,
     inputDims: ['N', 3, 'H', 'W'],
     outputDims: outputDims(model),
+    spaceToDepth: options.spaceToDepth,
   });
 }
 

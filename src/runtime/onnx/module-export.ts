@@ -40,6 +40,16 @@ export function findOnnxExporter<M extends Module<unknown>>(module: M): OnnxExpo
 
 export const joinPath = (prefix: string, name: string): string => (prefix ? `${prefix}.${name}` : name);
 
+/** Choices between equivalent graphs, read by the layer exporters. */
+export interface ExportFlags {
+  /**
+   * Rewrite stride-1 convs with ≤ 4 output channels as SpaceToDepth → conv → DepthToSpace
+   * (same numbers, ~2.5× faster on onnxruntime's CPU provider; see space-to-depth-conv.ts).
+   * Default true.
+   */
+  spaceToDepth?: boolean;
+}
+
 /** Walks one module tree into one graph. */
 export class ExportContext {
   readonly #state: Map<string, Tensor>;
@@ -48,6 +58,7 @@ export class ExportContext {
   constructor(
     readonly g: OnnxGraphBuilder,
     root: Module<unknown>,
+    readonly flags: ExportFlags = {},
   ) {
     this.#state = root.stateDict();
   }
@@ -99,7 +110,7 @@ export class ExportContext {
   }
 }
 
-export interface ModuleToOnnxOptions {
+export interface ModuleToOnnxOptions extends ExportFlags {
   /** Graph name written into the model. */
   name?: string;
   docString?: string;
@@ -114,7 +125,7 @@ export function moduleToOnnx(root: Module<unknown>, options: ModuleToOnnxOptions
   const g = new OnnxGraphBuilder(options.name ?? root.constructor.name, options.docString ?? '');
   const inputDims = options.inputDims ?? ['N', 3, 'H', 'W'];
   const x = g.input('input', inputDims);
-  const ctx = new ExportContext(g, root);
+  const ctx = new ExportContext(g, root, { spaceToDepth: options.spaceToDepth });
   const y = ctx.visit(root, '', x);
   g.output(y, 'output', options.outputDims ?? inputDims);
   return g.toBytes();

@@ -3,6 +3,9 @@
  * (importing this file registers them). Each reads its weights by state-dict name and emits
  * the ONNX nodes that compute what its `forward` computes in eval mode.
  *
+ * Stride-1 convs with few output channels (the last layer) are phase-split for onnxruntime's
+ * CPU kernels (space-to-depth-conv.ts) unless the export flags say otherwise.
+ *
  * Batch norm is folded into the convolution (or transposed convolution) right before it
  * ({@link exportChain}), as `fold-batch-norm.ts` explains; a batch norm with no conv before it
  * (after `U` upsampling, say) is exported as a BatchNormalization node. An instance norm with
@@ -29,6 +32,7 @@ import type { Value } from './graph-builder.js';
 import * as L from './layers.js';
 import { joinPath, registerOnnxExporter, type ExportContext } from './module-export.js';
 import { reflectPadExact } from './reflect-pad.js';
+import { convSpaceToDepth, worthSpaceToDepth } from './space-to-depth-conv.js';
 
 /** A norm that, in eval mode, is a fixed per-channel affine map (so it folds into a conv). */
 interface StoredStats {
@@ -66,6 +70,9 @@ function exportConv2d(ctx: ExportContext, conv: Conv2d, path: string, x: Value, 
   let bias = optionalBias(ctx, path);
   if (fold) ({ weight, bias } = foldBatchNorm(weight, bias ?? null, fold.gamma, fold.beta, fold.mean, fold.variance, fold.eps));
   const p = conv.padding;
+  const [outChannels, inPerGroup, kernel] = shape;
+  const small = { outChannels, inChannels: inPerGroup * conv.groups, kernel, stride: conv.stride, groups: conv.groups, dilation: conv.dilation };
+  if ((ctx.flags.spaceToDepth ?? true) && worthSpaceToDepth(small)) return convSpaceToDepth(ctx.g, x, { name: path, weight, shape, bias, pads: [p, p, p, p] });
   return L.conv(ctx.g, x, { name: path, weight, shape, bias, stride: conv.stride, pads: [p, p, p, p], dilation: conv.dilation, group: conv.groups });
 }
 
