@@ -47,7 +47,11 @@ export interface ChooseRuntimeOptions {
   size?: number | { width: number; height: number };
   /** 'auto' (default): probe when nothing is cached; 'never': use the cache or a fixed default; 'always': probe now. */
   measure?: 'auto' | 'never' | 'always';
-  /** Time the automatic probe may take, load and warm-up included (default 2000 ms). */
+  /**
+   * Time the automatic probe may take (default 2000 ms). Loading the runtimes and one warm-up
+   * run each are not interruptible, so the timed runs get what is left after an allowance for
+   * them (`PROBE_FIXED_MS`); on a busy machine the probe can still run over.
+   */
   probeBudgetMs?: number;
   /** Cache file (default `$XDG_CACHE_HOME/perceptual/runtime-choice.json`, i.e. `~/.cache/…`). */
   cacheFile?: string;
@@ -75,6 +79,12 @@ interface CacheFile {
   version: 1;
   entries: Record<string, CacheEntry>;
 }
+
+/**
+ * What loading onnxruntime and the engine and one warm-up run of each take in the probe,
+ * roughly (measured 0.5–0.8 s for the paper's network at 128² on 2 cores).
+ */
+const PROBE_FIXED_MS = 800;
 
 /** PSNR the bf16 path must keep against float32 to be used at all. */
 export const MIN_BF16_PSNR_DB = 40;
@@ -296,7 +306,7 @@ export async function chooseRuntime(o: ChooseRuntimeOptions): Promise<RuntimeCho
   const side = Math.min(bucket, 128);
   let m: Measurement;
   try {
-    m = await measureCandidates(o.folder, { side, budgetMs: o.probeBudgetMs ?? 2000, maxRuns: 5 });
+    m = await measureCandidates(o.folder, { side, budgetMs: Math.max(0, (o.probeBudgetMs ?? 2000) - PROBE_FIXED_MS), maxRuns: 5 });
   } catch (e) {
     // Nothing ran: let the caller's loader report the real error on the preferred file.
     return { runtime: files.onnx ? 'onnx' : 'engine', precision: 'float32', reason: `the probe failed (${(e as Error).message})` };
