@@ -1,22 +1,16 @@
 /**
- * Runs Debian's python3-torch (/usr/bin/python3; the `python3` on PATH may be another one
- * without torch) as an independent reference for cross-checks. Data goes in and out as JSON.
+ * Debian's python3-torch as an independent reference for cross-checks, on top of the shared
+ * Python runner (../python-fixtures.ts). Data goes in and out as JSON.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { SYSTEM_PYTHON, pythonMissing } from '../python-fixtures.js';
 
-export const PYTHON = process.env.PERCEPTUAL_PYTHON ?? '/usr/bin/python3';
-
-let cached: boolean | undefined;
-/** True when the reference python has torch; tests skip (with a message) otherwise. */
+/** True when the reference python has torch and numpy; tests skip (with NO_TORCH) otherwise. */
 export function hasTorch(): boolean {
-  if (cached !== undefined) return cached;
-  if (!existsSync(PYTHON)) return (cached = false);
-  const r = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
-  return (cached = r.status === 0);
+  return pythonMissing(['torch', 'numpy']) === undefined;
 }
 
-export const NO_TORCH = `python3-torch not found at ${PYTHON} (apt-get install python3-torch)`;
+export const NO_TORCH = `python3-torch not usable at ${SYSTEM_PYTHON} (apt-get install python3-torch)`;
 
 /**
  * Run `script` with the JSON `input` available as the variable `inp`; the script assigns its
@@ -24,7 +18,7 @@ export const NO_TORCH = `python3-torch not found at ${PYTHON} (apt-get install p
  */
 export function runTorch<T = unknown>(script: string, input: unknown = {}): T {
   const wrapper = `import json, sys\nimport torch, numpy as np\ntorch.set_num_threads(2)\ninp = json.loads(sys.stdin.read())\nout = None\n${script}\nsys.stdout.write(json.dumps(out))\n`;
-  const r = spawnSync(PYTHON, ['-c', wrapper], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync(SYSTEM_PYTHON, ['-c', wrapper], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`python reference failed:\n${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }
