@@ -9,7 +9,7 @@
 #
 # Each folder gets weights.safetensors (network config in its metadata), model.onnx (`perceptual
 # export`, checked against the engine; what the web app and `upscale` run), card.json (title,
-# scale 4, loss, degradation, iterations, training time, final losses), sample-*.png
+# scale 4, loss, degradation, iterations, training time, final losses), no sample images (they would contain data photos)
 # (bicubic | network | HR on validation crops) and eval.json / eval.md (our row — the ONNX model
 # as users run it — beside the paper's rows and our own bicubic row). Run folders (checkpoint,
 # log.jsonl, losses.svg, samples/) go to runs/<name>. Re-running continues an interrupted run (--resume) and skips
@@ -92,6 +92,9 @@ train_one() {
 export_one() {
   echo "== $1: exporting to ONNX"
   "${PERCEPTUAL[@]}" export "$MODELS_DIR/$1"
+  # The side-by-side samples hold unmodified crops of the data photos, which must not be
+  # shipped; they stay in the run folder (runs/<name>/samples).
+  rm -f "$MODELS_DIR/$1"/sample-*.png
 }
 
 eval_one() {
