@@ -62,23 +62,29 @@ export async function loadImage(source: string | Uint8Array, options: LoadImageO
       .removeAlpha()
       .raw()
       .toBuffer({ resolveWithObject: true });
-    const rgb = info.channels === 3 ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : toRgb(data, info.channels, info.width * info.height);
-    return { data: rgb, width: info.width, height: info.height, channels: 3 };
+    return toRgbImage(data, info);
   } catch (e) {
     if (e instanceof ImageReadError) throw e;
     throw new ImageReadError(name, (e as Error).message.replace(/^Input (buffer|file) /, ''));
   }
 }
 
-function toRgb(data: Uint8Array, channels: number, pixels: number): Uint8Array {
-  const out = new Uint8Array(pixels * 3);
-  for (let i = 0; i < pixels; i++) {
-    const g = data[i * channels]!;
-    out[i * 3] = g;
-    out[i * 3 + 1] = channels >= 3 ? data[i * channels + 1]! : g;
-    out[i * 3 + 2] = channels >= 3 ? data[i * channels + 2]! : g;
+/**
+ * Raw sharp output as an RgbImage: 3 channels pass through, 1–2 (grey, grey+alpha) are replicated
+ * to RGB — sharp keeps one band for greyscale even after `toColourspace('srgb')` in some versions.
+ */
+export function toRgbImage(data: Uint8Array, info: { width: number; height: number; channels: number }): RgbImage {
+  const { width, height, channels } = info;
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (channels === 3) return { data: bytes, width, height, channels: 3 };
+  const rgb = new Uint8Array(width * height * 3);
+  for (let i = 0, j = 0; j < rgb.length; i += channels, j += 3) {
+    const g = bytes[i]!;
+    rgb[j] = g;
+    rgb[j + 1] = channels >= 3 ? bytes[i + 1]! : g;
+    rgb[j + 2] = channels >= 3 ? bytes[i + 2]! : g;
   }
-  return out;
+  return { data: rgb, width, height, channels: 3 };
 }
 
 /** Round and clamp float pixels to bytes (identity for byte images). */

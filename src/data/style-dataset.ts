@@ -15,7 +15,7 @@
  * most of the speed.
  */
 import sharp from 'sharp';
-import { DEFAULT_MAX_PIXELS, type RgbImage } from './image.js';
+import { DEFAULT_MAX_PIXELS, toRgbImage, type RgbImage } from './image.js';
 import { listImages } from './image-folder.js';
 import { BatchLoader, SkipSample, type LoaderPosition, type LoaderStats } from './batch-loader.js';
 import { packBatch, type BatchShape } from './tensor-layout.js';
@@ -55,21 +55,6 @@ export async function decodeSquare(file: string, size: number, options: DecodeOp
 export function decodeFailure(e: unknown): string {
   const message = e instanceof Error ? e.message.replace(/^Input (buffer|file) /, '').trim() : String(e);
   return !message || message === 'Unknown error' ? 'could not be decoded (corrupt or truncated?)' : message;
-}
-
-/** Raw sharp output as an RgbImage (sharp keeps 1 band for greyscale even after `toColourspace('srgb')` in some versions). */
-export function toRgbImage(data: Buffer, info: { width: number; height: number; channels: number }): RgbImage {
-  const { width, height, channels } = info;
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (channels === 3) return { data: bytes, width, height, channels: 3 };
-  const rgb = new Uint8Array(width * height * 3);
-  for (let i = 0, j = 0; j < rgb.length; i += channels, j += 3) {
-    const g = bytes[i]!;
-    rgb[j] = g;
-    rgb[j + 1] = channels >= 3 ? bytes[i + 1]! : g;
-    rgb[j + 2] = channels >= 3 ? bytes[i + 2]! : g;
-  }
-  return { data: rgb, width, height, channels: 3 };
 }
 
 export interface StyleDatasetOptions extends DecodeOptions {
