@@ -74,7 +74,46 @@ class ScaledTanh(nn.Module):
 
 
 def norm_layer(kind, c):
+    if kind == "none": return nn.Identity()
     return nn.BatchNorm2d(c) if kind == "batch" else nn.InstanceNorm2d(c, affine=True)
+
+
+class Scale(nn.Module):
+    def __init__(self, f):
+        super().__init__()
+        self.f = f
+
+    def forward(self, x):
+        return x * self.f
+
+
+def keys_cubic(t):
+    t = abs(t)
+    if t <= 1: return 1.5 * t**3 - 2.5 * t**2 + 1
+    if t < 2: return -0.5 * t**3 + 2.5 * t**2 - 4 * t + 2
+    return 0.0
+
+
+class BicubicUpsample(nn.Module):
+    """MATLAB imresize(x, r) (Keys a=-0.5) with replicated edges: for each output phase p the
+    sample sits at (p + 0.5)/r - 0.5 input pixels; its 1-D taps over offsets -2..2, outer products
+    for the 2-D phases, as a grouped 5x5 conv + pixel shuffle. Kept in float32 under autocast."""
+    def __init__(self, r):
+        super().__init__()
+        self.r = r
+        w1 = []
+        for p in range(r):
+            x = (p + 0.5) / r - 0.5
+            w = np.array([keys_cubic(x - d) for d in range(-2, 3)])
+            w1.append(w / w.sum())
+        k = np.einsum("ai,bj->abij", np.array(w1), np.array(w1)).reshape(r * r, 1, 5, 5)
+        self.register_buffer("kernel", torch.from_numpy(np.tile(k, (3, 1, 1, 1)).astype(np.float32)), persistent=False)
+
+    def forward(self, x):
+        with torch.autocast("cpu", enabled=False):
+            x = x.float()
+            y = F.conv2d(F.pad(x, (2, 2, 2, 2), mode="replicate"), self.kernel.to(x.dtype), groups=3)
+            return F.pixel_shuffle(y, self.r)
 
 
 class ResidualBlock(nn.Module):
@@ -112,6 +151,10 @@ def parse_arch(arch):
         if m:
             layers.append(({"d": "down", "u": "up", "U": "upsample", "C": "convBlock"}[m[1]], int(m[2])))
             continue
+        m = re.fullmatch(r"x(\d+)", tok)
+        if m:
+            layers.append(("shuffle", int(m[1])))
+            continue
         m = re.fullmatch(r"R(\d+)(?:x(\d+))?", tok)
         if m:
             layers += [("residual", int(m[1]))] * (int(m[2]) if m[2] else 1)
@@ -128,7 +171,7 @@ def start_padding(layers):
         elif l[0] == "down": scale /= 2
         elif l[0] == "up": scale *= 2
         elif l[0] == "full": scale *= l[2]
-        elif l[0] == "upsample": scale *= l[1]
+        elif l[0] in ("upsample", "shuffle"): scale *= l[1]
     return pad
 
 
@@ -143,6 +186,10 @@ class TransformerNet(nn.Module):
         if padding == "reflect-start":
             sp = start_padding(layers)
             if sp > 0: seq.append(ReflectionPad(sp))
+        residual = config.get("residual") == "bicubic"
+        if residual: seq.append(Scale(1 / 255))
+        last = len(layers) - 1
+        while last > 0 and layers[last][0] == "shuffle": last -= 1
         ch = 3
         res_padding = {"reflect-start": "none", "zero": "zero", "reflect": "reflect", "replicate": "replicate"}[padding]
         for i, l in enumerate(layers):
@@ -176,16 +223,20 @@ class TransformerNet(nn.Module):
                 seq.append(nn.Sequential(*block)); needs_norm = False
             elif kind == "residual":
                 seq.append(ResidualBlock(l[1], norm, res_padding)); needs_norm = needs_relu = False
-            if i < len(layers) - 1:
+            elif kind == "shuffle":
+                seq.append(nn.PixelShuffle(l[1])); nxt = ch // (l[1] * l[1]); needs_norm = needs_relu = False
+            if i < last:
                 if needs_norm: seq.append(norm_layer(norm, nxt))
                 if needs_relu: seq.append(nn.ReLU())
             ch = nxt
-        seq.append(ScaledTanh())
+        seq.append(Scale(255) if residual else ScaledTanh())
         self.model = nn.Sequential(*seq)
+        self.skip = BicubicUpsample(self.scale) if residual else None
 
     def forward(self, x):
         h, w = x.shape[-2], x.shape[-1]
-        return self.model(x)[:, :, : h * self.scale, : w * self.scale]
+        y = self.model(x)[:, :, : h * self.scale, : w * self.scale]
+        return y if self.skip is None else self.skip(x) + y
 
 
 def main():

@@ -34,6 +34,7 @@ export type RowSpec =
       profile: string;
     }
   | { kind: 'tfjs-ml5'; folder: string; side: number; iters: number; inputFile: string; outputFile: string }
+  | { kind: 'ml5-engine'; folder: string; precision: 'float32' | 'bf16'; side: number; iters: number; threads: number; inputFile: string; outputFile: string }
   | { kind: 'tiling'; runtime: 'onnx' | 'engine'; precision: 'float32' | 'bf16'; model: string; side: number; tileSize: number; threads: number; photo?: string };
 
 export interface RowResult {
@@ -166,6 +167,30 @@ async function tfjsMl5(s: Extract<RowSpec, { kind: 'tfjs-ml5' }>): Promise<{ tim
   return { times, info: { backend: tf.getBackend(), simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), threads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 'multi' : 1 } };
 }
 
+/** The ml5 network imported onto this engine (Ml5Net), run as EngineStyleModel runs our networks. */
+async function ml5Engine(s: Extract<RowSpec, { kind: 'ml5-engine' }>): Promise<{ times: number[]; info: Record<string, unknown> }> {
+  const E = await import('../engine/index.js');
+  const { importMl5, Ml5Net } = await import('../models/ml5/index.js');
+  E.setNumThreads(s.threads);
+  const net = new Ml5Net((await importMl5(s.folder)).tensors).eval();
+  const cl = s.precision === 'bf16';
+  if (cl) net.toMemoryFormat('channels_last');
+  const run = (data: Float32Array, d: number[]) =>
+    E.noGrad(() =>
+      E.tidy(() => {
+        let x = E.tensor(data, d);
+        if (cl) x = x.contiguous('channels_last');
+        return E.autocast(s.precision, () => net.forward(x)).to('float32').toFloat32Array();
+      }),
+    );
+  const dims = [1, 3, s.side, s.side];
+  const input = await readF32(s.inputFile);
+  const times = await timeRuns(s.iters, () => run(input, dims));
+  await fs.writeFile(s.outputFile, run(input, dims));
+  net.dispose();
+  return { times, info: { threads: E.getNumThreads() } };
+}
+
 async function tiling(s: Extract<RowSpec, { kind: 'tiling' }>): Promise<{ times: number[]; info: Record<string, unknown> }> {
   const { squareImage, probeLikeImage } = await import('./speed-bench-inputs.js');
   const image = s.photo ? await squareImage(s.photo, s.side) : probeLikeImage(s.side);
@@ -191,6 +216,7 @@ export async function runRow(spec: RowSpec): Promise<RowResult> {
     spec.kind === 'feedforward' ? await feedforward(spec)
     : spec.kind === 'gatys' ? await gatys(spec)
     : spec.kind === 'tfjs-ml5' ? await tfjsMl5(spec)
+    : spec.kind === 'ml5-engine' ? await ml5Engine(spec)
     : await tiling(spec);
   const finite = r.times.filter(Number.isFinite);
   return {

@@ -12,6 +12,7 @@
  * | `US`     | nearest-neighbour upsampling ×S, channels unchanged                              |
  * | `CN`     | non-residual block: two 3×3 convolutions of N filters (input must have N)        |
  * | `RN`     | residual block of two 3×3 convolutions of N filters (input must have N)          |
+ * | `xS`     | pixel shuffle ×S: channels ÷ S², size × S (sub-pixel convolution; not in models.lua) |
  *
  * `RNxK` is accepted as shorthand for K copies of `RN` (not in models.lua). Layer semantics
  * (which get norm + ReLU, how padding applies) live with the builder in transformer-net.ts.
@@ -25,6 +26,7 @@ export type ArchLayer =
   | { kind: 'down'; out: number }
   | { kind: 'up'; out: number }
   | { kind: 'upsample'; scale: number }
+  | { kind: 'shuffle'; scale: number }
   | { kind: 'convBlock'; channels: number }
   | { kind: 'residual'; channels: number };
 
@@ -43,7 +45,7 @@ export class ArchitectureError extends Error {
   }
 }
 
-const TOKEN_HELP = 'expected cKsS-N, dN, uN, fKsS-N, US, CN or RN[xK] (e.g. c9s1-32, d64, R128x5, u32)';
+const TOKEN_HELP = 'expected cKsS-N, dN, uN, fKsS-N, US, xS, CN or RN[xK] (e.g. c9s1-32, d64, R128x5, u32, x4)';
 
 function positive(arch: string, token: string, what: string, text: string): number {
   const v = Number(text);
@@ -72,6 +74,8 @@ export function parseArch(arch: string): ArchLayer[] {
       else if (m[1] === 'u') layers.push({ kind: 'up', out: n });
       else if (m[1] === 'U') layers.push({ kind: 'upsample', scale: n });
       else layers.push({ kind: 'convBlock', channels: n });
+    } else if ((m = /^x(\d+)$/.exec(token))) {
+      layers.push({ kind: 'shuffle', scale: positive(arch, token, 'scale', m[1]!) });
     } else if ((m = /^R(\d+)(?:x(\d+))?$/.exec(token))) {
       const channels = positive(arch, token, 'filter count', m[1]!);
       const repeat = m[2] === undefined ? 1 : positive(arch, token, 'repeat count', m[2]);
@@ -93,6 +97,7 @@ export function formatArch(layers: readonly ArchLayer[]): string {
         case 'down': return `d${l.out}`;
         case 'up': return `u${l.out}`;
         case 'upsample': return `U${l.scale}`;
+        case 'shuffle': return `x${l.scale}`;
         case 'convBlock': return `C${l.channels}`;
         case 'residual': return `R${l.channels}`;
       }
@@ -105,7 +110,7 @@ export interface ArchSummary {
   outChannels: number;
   /** Product of the strides of the downsampling layers (c with S > 1, d). */
   down: number;
-  /** Product of the upsampling factors (u, f, U). */
+  /** Product of the upsampling factors (u, f, U, x). */
   up: number;
 }
 
@@ -138,6 +143,11 @@ export function analyzeArch(arch: string, layers: readonly ArchLayer[], inChanne
         break;
       case 'upsample':
         up *= l.scale;
+        break;
+      case 'shuffle':
+        if (ch % (l.scale * l.scale) !== 0) throw new ArchitectureError(arch, `layer ${i + 1} "x${l.scale}" needs a multiple of ${l.scale * l.scale} channels, its input has ${ch}`);
+        up *= l.scale;
+        ch /= l.scale * l.scale;
         break;
       case 'convBlock':
       case 'residual':

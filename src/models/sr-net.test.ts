@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { manualSeed, noGrad, rand, tidy } from '../engine/index.js';
-import { ConvTranspose2d, ResidualBlock } from '../nn/layers/index.js';
-import { SR_PATCH, buildSrNet, srArch } from './sr-net.js';
+import { BicubicUpsample, Conv2d, ConvTranspose2d, PixelShuffle, ReLU, ResidualBlock } from '../nn/layers/index.js';
+import { SR_PATCH, buildSrNet, fastSrArch, srArch } from './sr-net.js';
 import { modelFromConfig } from './index.js';
 
 test('×2/×4/×8 networks: log2(f) stride-½ layers and padded residual blocks', () => {
@@ -53,3 +53,51 @@ test('the paper\'s training geometry: 288/f → 288, and the config rebuilds the
   net.dispose();
   again.dispose();
 });
+
+test("'fast' preset: residual to bicubic, all convolutions at the LR size, cheaper than the paper's (≥ 10× at ×4)", () => {
+  assert.equal(fastSrArch(4), 'c5s1-64,c3s1-64,c3s1-64,c3s1-32,c3s1-48,x4');
+  manualSeed(2);
+  for (const f of [2, 4, 8] as const) {
+    const net = buildSrNet(f, { net: 'fast' });
+    assert.equal(net.config.residual, 'bicubic');
+    assert.ok(net.skip instanceof BicubicUpsample);
+    const layers = [...net.model];
+    assert.ok(layers.at(-2) instanceof PixelShuffle, 'sub-pixel output before the ×255 rescale');
+    assert.ok(!layers.some((l) => l instanceof ReLU && layers.indexOf(l) > layers.length - 4), 'no ReLU on the output layer');
+    // An untrained network is exactly the bicubic upsampling (the output layer starts at zero).
+    tidy(() => {
+      const x = rand([1, 3, 9, 7]).mul(255);
+      const y = noGrad(() => net.eval().forward(x));
+      assert.deepEqual(y.shape, [1, 3, 9 * f, 7 * f]);
+      assert.equal(y.sub(noGrad(() => net.skip!.forward(x))).abs().max().item(), 0);
+    });
+    // Multiply-adds per LR pixel vs the paper's network (whose last layers run at f² the pixels).
+    const paper = buildSrNet(f);
+    // ×2: 5.2×, ×4: 11.8×, ×8: 21× (the paper's last layers run at f² the pixels).
+    const ratio = macsPerInputPixel(paper) / macsPerInputPixel(net);
+    assert.ok(ratio > { 2: 5, 4: 11, 8: 20 }[f], `×${f}: ${macsPerInputPixel(paper)} vs ${macsPerInputPixel(net)} multiply-adds per LR pixel`);
+    const again = modelFromConfig(JSON.parse(JSON.stringify(net.config)));
+    assert.equal(again.config.residual, 'bicubic');
+    for (const n of [net, paper, again]) n.dispose();
+  }
+  assert.throws(() => buildSrNet(4, { net: 'tiny' as 'fast' }), /unknown SR network 'tiny'/);
+});
+
+/** Multiply-adds per input pixel of the convolutions, from the weight shapes and each layer's resolution. */
+function macsPerInputPixel(net: ReturnType<typeof buildSrNet>): number {
+  let scale = 1;
+  let macs = 0;
+  const visit = (m: unknown): void => {
+    if (m instanceof Conv2d) macs += scale * scale * m.outChannels * m.inChannels * m.kernelSize ** 2;
+    else if (m instanceof ConvTranspose2d) {
+      scale *= m.stride;
+      macs += scale * scale * m.outChannels * m.inChannels * m.kernelSize ** 2;
+    } else if (m instanceof PixelShuffle) scale *= m.upscaleFactor;
+    else if (m instanceof ResidualBlock) {
+      visit(m.conv1);
+      visit(m.conv2);
+    }
+  };
+  for (const l of net.model) visit(l);
+  return macs;
+}

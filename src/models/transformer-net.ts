@@ -39,7 +39,7 @@
  * convolution is followed by normalisation (batch or instance), which removes the offset and
  * scale of the input anyway.
  */
-import type { Tensor } from '../engine/index.js';
+import { noGrad, tidy, zerosLike, type Tensor } from '../engine/index.js';
 import { Module } from '../nn/module.js';
 import {
   Conv2d,
@@ -51,6 +51,9 @@ import {
   ScaledTanh,
   Sequential,
   Upsample,
+  PixelShuffle,
+  Scale,
+  BicubicUpsample,
   createNorm,
   NORM_KINDS,
   type NormKind,
@@ -71,6 +74,12 @@ export interface TransformerNetConfig {
   padding: NetPadding;
   /** Super-resolution factor (kind 'sr' only). */
   factor?: number;
+  /**
+   * 'bicubic' (kind 'sr' only): the network predicts the residual to a fixed bicubic
+   * upsampling of its input, ŷ = bicubic(x) + 255·layers(x / 255), with no output tanh
+   * (beyond the paper; see buildSrNet's 'fast' preset). Absent: the paper's ŷ = layers(x).
+   */
+  residual?: 'bicubic';
 }
 
 export interface BuildOptions {
@@ -110,7 +119,7 @@ export function startPadding(arch: string, layers: readonly ArchLayer[]): number
     else if (l.kind === 'down') scale /= 2;
     else if (l.kind === 'up') scale *= 2;
     else if (l.kind === 'full') scale *= l.stride;
-    else if (l.kind === 'upsample') scale *= l.scale;
+    else if (l.kind === 'upsample' || l.kind === 'shuffle') scale *= l.scale;
   }
   return pad;
 }
@@ -148,11 +157,13 @@ export class TransformerNet extends Module {
   readonly startPad: number;
   /** Total stride of the downsampling layers: inputs that are not multiples of it get cropped outputs. */
   readonly stride: number;
+  /** With config.residual 'bicubic': the fixed upsampling the layers' output is added to. */
+  readonly skip?: BicubicUpsample;
 
   constructor(config: TransformerNetConfig) {
     super();
     const layers = parseArch(config.arch);
-    if (!NORM_KINDS.includes(config.norm)) throw new Error(`unknown normalization '${config.norm}' (use ${NORM_KINDS.join(' or ')})`);
+    if (!NORM_KINDS.includes(config.norm)) throw new Error(`unknown normalization '${config.norm}' (use ${NORM_KINDS.join(', ')})`);
     if (!NET_PADDINGS.includes(config.padding)) {
       const hint = (config.padding as string) === 'none' ? "; 'none' gives outputs smaller than the input — use 'reflect-start'" : '';
       throw new Error(`unknown padding '${config.padding}' (use ${NET_PADDINGS.join(', ')})${hint}`);
@@ -171,11 +182,21 @@ export class TransformerNet extends Module {
     this.stride = summary.down;
     this.config = { ...config, arch: formatArch(layers) };
     if (config.kind !== 'sr') delete this.config.factor;
+    if (config.residual !== undefined) {
+      if (config.residual !== 'bicubic') throw new Error(`unknown residual '${String(config.residual)}' (use 'bicubic' or leave it out)`);
+      if (config.kind !== 'sr') throw new Error("residual 'bicubic' is for super-resolution networks (kind 'sr')");
+    } else delete this.config.residual;
+    const residual = config.residual === 'bicubic';
 
     const { norm, padding } = config;
     const seq = new Sequential();
     this.startPad = padding === 'reflect-start' ? startPadding(config.arch, layers) : 0;
     if (this.startPad > 0) seq.append(new ReflectionPad2d(this.startPad));
+    if (residual) seq.append(new Scale(1 / 255));
+    // The last layer with weights is the output layer (no norm, no ReLU); a pixel shuffle
+    // after it only rearranges its output.
+    let last = layers.length - 1;
+    while (last > 0 && layers[last]!.kind === 'shuffle') last--;
     let ch = 3;
     layers.forEach((l, i) => {
       let next = ch;
@@ -206,6 +227,12 @@ export class TransformerNet extends Module {
           // models.lua follows U with norm + ReLU like any other layer; kept for fidelity.
           seq.append(new Upsample(l.scale));
           break;
+        case 'shuffle':
+          seq.append(new PixelShuffle(l.scale));
+          next = ch / (l.scale * l.scale);
+          needsNorm = false;
+          needsRelu = false;
+          break;
         case 'convBlock':
           seq.append(convBlock(l.channels, norm, padding));
           needsNorm = false;
@@ -216,13 +243,21 @@ export class TransformerNet extends Module {
           needsRelu = false;
           break;
       }
-      if (i < layers.length - 1) {
+      if (i < last) {
         if (needsNorm) seq.append(createNorm(norm, next));
         if (needsRelu) seq.append(new ReLU());
       }
       ch = next;
     });
-    seq.append(new ScaledTanh());
+    if (residual) {
+      seq.append(new Scale(255));
+      // The output layer starts at zero: the untrained network is exactly the bicubic baseline.
+      const out = seq.namedChildren().map(([, m]) => m).filter((m) => m instanceof Conv2d || m instanceof ConvTranspose2d).at(-1);
+      if (out) noGrad(() => tidy(() => { for (const p of out.parameters()) p.copy_(zerosLike(p)); }));
+      this.skip = this.registerModule('skip', new BicubicUpsample(this.scale));
+    } else {
+      seq.append(new ScaledTanh());
+    }
     this.model = this.registerModule('model', seq);
   }
 
@@ -239,10 +274,10 @@ export class TransformerNet extends Module {
     const [oh, ow] = y.shape.slice(2) as [number, number];
     const th = h * this.scale;
     const tw = w * this.scale;
-    if (oh === th && ow === tw) return y;
     if (oh < th || ow < tw) throw new Error(`TransformerNet: ${h}×${w} input gave a ${oh}×${ow} output, smaller than ${th}×${tw}`);
     // Sizes not divisible by the stride: drop the surplus at the bottom/right (file comment).
-    return y.narrow(2, 0, th).narrow(3, 0, tw);
+    const out = oh === th && ow === tw ? y : y.narrow(2, 0, th).narrow(3, 0, tw);
+    return this.skip ? this.skip.forward(x).add(out) : out;
   }
 }
 
@@ -258,6 +293,10 @@ export function validateConfig(c: unknown): TransformerNetConfig {
   if (o.kind === 'sr') {
     if (typeof o.factor !== 'number') throw new Error('model config: a super-resolution model needs a numeric factor');
     out.factor = o.factor;
+    if (o.residual !== undefined) {
+      if (o.residual !== 'bicubic') throw new Error(`model config: residual must be 'bicubic' or absent, got ${JSON.stringify(o.residual)}`);
+      out.residual = 'bicubic';
+    }
   }
   return out;
 }

@@ -131,3 +131,50 @@ test('bad options are refused before any training', async () => {
   await assert.rejects(trainSr(base(path.join(root, 'bad3'), { loss: 'gram' as 'feat' })), /loss must be feat or pixel/);
   await assert.rejects(loadSrValidation({ dir: path.join(dataDir, 'small'), count: 2, crop: 16, factor: 4, mode: 'paper' }), /none of the 1 images could be used/);
 });
+
+/**
+ * Band-limited textures: sums of oriented sinusoids of 0.15–0.55 rad/px, i.e. below the ×4 LR
+ * Nyquist limit (π/4), which the antialiased bicubic ↓4 attenuates and bicubic ↑4 attenuates
+ * again — detail a learned filter can restore, unlike frequencies that aliasing destroyed.
+ */
+async function writeTextures(dir: string, count: number, side: number, seed: number): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  let state = seed + 1;
+  const rnd = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let k = 0; k < count; k++) {
+    const waves = Array.from({ length: 6 }, () => {
+      const f = 0.15 + 0.4 * rnd();
+      const angle = rnd() * Math.PI;
+      return { fx: f * Math.cos(angle), fy: f * Math.sin(angle), phase: rnd() * 6.28, amp: 15 + 25 * rnd(), ch: [rnd(), rnd(), rnd()] };
+    });
+    const data = Buffer.alloc(side * side * 3);
+    for (let y = 0; y < side; y++) {
+      for (let x = 0; x < side; x++) {
+        for (let c = 0; c < 3; c++) {
+          let v = 128;
+          for (const w of waves) v += w.amp * w.ch[c]! * Math.sin(w.fx * x + w.fy * y + w.phase);
+          data[(y * side + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v)));
+        }
+      }
+    }
+    await sharp(data, { raw: { width: side, height: side, channels: 3 } }).png().toFile(path.join(dir, `t${k}.png`));
+  }
+}
+
+test("net 'fast' (residual to bicubic) learns: after 100 ℓpixel iterations its validation PSNR beats bicubic's", async () => {
+  // The network starts as exactly bicubic upsampling (zero output layer), so anything it learns
+  // shows as PSNR above the bicubic baseline on the same held-out crops (the validation reports
+  // both; measured: 38.9 dB bicubic, 46.0 dB after these 100 iterations, 47.2 after 300).
+  const texTrain = path.join(root, 'textures', 'train');
+  const texVal = path.join(root, 'textures', 'val');
+  await writeTextures(texTrain, 6, 64, 1);
+  await writeTextures(texVal, 2, 64, 2);
+  const out = path.join(root, 'fast');
+  const r = await trainSr(base(out, { net: 'fast', arch: undefined, dataDir: texTrain, valDir: texVal, valCrop: 64, loss: 'pixel', degradation: 'bicubic', patch: 32, batchSize: 8, iterations: 100, lr: 2e-3, validateEvery: 100, checkpointEvery: 100 }));
+  assert.ok(r.completed);
+  const card = JSON.parse(readFileSync(path.join(r.modelDir!, 'card.json'), 'utf8'));
+  assert.equal(card.network.residual, 'bicubic');
+  assert.match(card.network.arch, /,x4$/);
+  const { psnr, psnrBicubic } = r.lastVal as { psnr: number; psnrBicubic: number };
+  assert.ok(psnr > psnrBicubic + 1, `validation PSNR ${psnr.toFixed(2)} dB vs bicubic ${psnrBicubic.toFixed(2)} dB`);
+});

@@ -12,7 +12,7 @@
 import { promises as fs, existsSync } from 'node:fs';
 import path from 'node:path';
 import { resolveDevice, defaultPrecision, manualSeed, type Precision } from '../engine/index.js';
-import { buildSrNet, srArch, SR_PATCH } from '../models/sr-net.js';
+import { buildSrNet, srArch, SR_NETS, SR_PATCH, type SrNetName } from '../models/sr-net.js';
 import { Vgg } from '../models/vgg/vgg.js';
 import { setupLoss } from '../losses/setup.js';
 import { createPerceptualLoss, lossProfile, type LossProfileName } from '../losses/profiles.js';
@@ -53,7 +53,9 @@ export interface TrainSrOptions {
   name?: string;
   /** Card title (default e.g. "Super-resolution ×4, ℓfeat"). */
   title?: string;
-  /** Architecture string overriding the paper's SR network (must upsample ×factor). */
+  /** 'paper' (default) or 'fast' (residual to bicubic, sub-pixel output; see sr-net.ts). */
+  net?: SrNetName;
+  /** Architecture string overriding the preset's layers (must upsample ×factor). */
   arch?: string;
   profile?: LossProfileName;
   /** VGG weights file/folder for ℓfeat; default: the first found. */
@@ -141,6 +143,8 @@ export async function trainSr(o: TrainSrOptions): Promise<TrainSrResult> {
   const profile = lossProfile(profileName);
   const factor = o.factor;
   if (!o.arch) srArch(factor); // refuses factors the paper's network does not have, before anything is loaded
+  const net = o.net ?? 'paper';
+  if (!SR_NETS.includes(net)) throw new Error(`train-sr: net must be ${SR_NETS.join(' or ')}, got '${String(net)}'`);
   const patch = o.patch ?? SR_PATCH;
   if (!Number.isInteger(patch) || patch < factor || patch % factor !== 0) throw new Error(`train-sr: the patch (${patch}) must be a positive multiple of the factor (${factor})`);
   const degradation = o.degradation ?? 'paper';
@@ -152,7 +156,7 @@ export async function trainSr(o: TrainSrOptions): Promise<TrainSrResult> {
 
   const seed = o.seed ?? 0;
   manualSeed(seed); // reproducible initial weights
-  const model = buildSrNet(factor, o.arch ? { arch: o.arch } : {});
+  const model = buildSrNet(factor, { net, ...(o.arch ? { arch: o.arch } : {}) });
   const lossConfig = srLossConfig(o.loss, profile.sr, o.tvWeight);
   const config = {
     task: 'sr',
@@ -160,6 +164,7 @@ export async function trainSr(o: TrainSrOptions): Promise<TrainSrResult> {
     loss: o.loss,
     degradation,
     dataDir: path.resolve(o.dataDir),
+    net,
     arch: model.config.arch,
     profile: profileName,
     lossConfig,
@@ -173,7 +178,7 @@ export async function trainSr(o: TrainSrOptions): Promise<TrainSrResult> {
   if (resumed) {
     // The run's identity must not change under a resume; iterations may be extended.
     const old = resumed.config as Partial<typeof config>;
-    for (const k of ['factor', 'loss', 'degradation', 'arch', 'patch', 'batchSize', 'seed'] as const) {
+    for (const k of ['factor', 'loss', 'degradation', 'net', 'arch', 'patch', 'batchSize', 'seed'] as const) {
       if (old[k] !== undefined && JSON.stringify(old[k]) !== JSON.stringify(config[k])) {
         model.dispose();
         throw new Error(`--resume: the checkpoint was trained with ${k}=${JSON.stringify(old[k])}, this run asks for ${JSON.stringify(config[k])}`);

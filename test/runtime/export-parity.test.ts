@@ -57,6 +57,14 @@ function condition(net: TransformerNet): void {
   net.eval();
   const convs = net.namedModules().filter(([, m]) => m instanceof Conv2d);
   const [last] = convs.at(-1)!;
+  if (net.skip) {
+    // Residual SR nets start with a zero output layer (output = the bicubic skip alone): give it
+    // weights, so that the residual path is compared too (±~20 grey levels on 0–255 inputs).
+    noGrad(() => tidy(() => { for (const p of ['weight', 'bias']) state.get(`${last}.${p}`)?.copy_(randn(state.get(`${last}.${p}`)!.shape).mul(0.05)); }));
+    const residual = noGrad(() => tidy(() => { const x = rand([1, 3, 12, 12]).mul(255); return net.forward(x).sub(net.skip!.forward(x)).abs().max().item(); }));
+    assert.ok(residual > 5, `the residual path should contribute (max ${residual})`);
+    return;
+  }
   const preTanhStd = noGrad(() =>
     tidy(() => {
       const y = net.forward(rand([1, 3, side, side]).mul(255)).sub(127.5).div(127.5).clamp(-0.999, 0.999);
@@ -98,6 +106,8 @@ const CASES: Case[] = [
   { name: 'SR ×2', build: () => buildSrNet(2) },
   { name: 'SR ×4', build: () => buildSrNet(4) },
   { name: 'SR ×8', build: () => buildSrNet(8) },
+  { name: 'SR ×4 fast (sub-pixel, residual to bicubic)', build: () => buildSrNet(4, { net: 'fast' }) },
+  { name: 'SR ×2 fast', build: () => buildSrNet(2, { net: 'fast' }) },
 ];
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { trainSr, SR_LOSSES, type SrLoss } from '../../train/train-sr.js';
-import { SR_FACTORS } from '../../models/sr-net.js';
+import { SR_FACTORS, SR_NETS, type SrNetName } from '../../models/sr-net.js';
 import { LOSS_PROFILES } from '../../losses/profiles.js';
 import type { DegradeMode } from '../../data/degrade.js';
 import { withInterrupt, num, int, precisionOpt } from '../options.js';
@@ -15,6 +15,11 @@ function factorOpt(v: string): number {
 function lossOpt(v: string): SrLoss {
   if (!(SR_LOSSES as readonly string[]).includes(v)) throw new InvalidArgumentError(`the loss must be ${SR_LOSSES.join(' or ')}`);
   return v as SrLoss;
+}
+
+function netOpt(v: string): SrNetName {
+  if (!(SR_NETS as readonly string[]).includes(v)) throw new InvalidArgumentError(`the network must be ${SR_NETS.join(' or ')}`);
+  return v as SrNetName;
 }
 
 function degradationOpt(v: string): DegradeMode {
@@ -37,7 +42,8 @@ export function register(program: Command): void {
     .option('--model-dir <dir>', 'where the finished model goes (weights.safetensors, card.json, samples; default <out>/model)')
     .option('--name <name>', 'model name in the card (default: the model folder\'s name)')
     .option('--title <title>', 'model title in the card')
-    .option('--arch <arch>', 'architecture string (default: the paper\'s SR network for the factor)')
+    .option('--net <net>', "paper: the paper's network (stride-½ convolutions, tanh output) | fast: all convolutions at the LR size, sub-pixel output, residual to bicubic (beyond the paper; ~12× cheaper at ×4)", netOpt, 'paper')
+    .option('--arch <arch>', 'architecture string overriding the layers of --net')
     .option('--profile <name>', `loss profile: ${Object.keys(LOSS_PROFILES).join(' | ')}`, 'vgg19-conv3')
     .option('--vgg <path>', 'loss-network weights for ℓfeat (default: the first found, see `perceptual doctor`)')
     .option('--tv-weight <λ>', 'λ_TV (default 0)', num)
@@ -67,6 +73,7 @@ export function register(program: Command): void {
           modelDir: o.modelDir,
           name: o.name,
           title: o.title,
+          net: o.net,
           arch: o.arch,
           profile: o.profile,
           vgg: o.vgg,

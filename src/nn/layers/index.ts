@@ -9,3 +9,7 @@ export { Upsample } from './upsample.js';
 export { ReLU, Tanh, ScaledTanh } from './activations.js';
 export { Sequential } from './sequential.js';
 export { ResidualBlock, RESIDUAL_PADDINGS, type ResidualBlockOptions, type ResidualPadding } from './residual-block.js';
+export { Identity } from './identity.js';
+export { Scale } from './scale.js';
+export { PixelShuffle, pixelShuffle } from './pixel-shuffle.js';
+export { BicubicUpsample, bicubicPhaseWeights } from './bicubic-upsample.js';

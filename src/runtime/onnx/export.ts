@@ -29,7 +29,8 @@ function cropToScaledSize(g: OnnxGraphBuilder, y: Value, input: Value, scale: nu
 registerOnnxExporter(TransformerNet, (ctx, net, p, x) => {
   const y = ctx.visit(net.model, joinPath(p, 'model'), x);
   // With stride 1 the output is always exactly scale·H × scale·W: no crop needed.
-  return net.stride > 1 ? cropToScaledSize(ctx.g, y, x, net.scale) : y;
+  const out = net.stride > 1 ? cropToScaledSize(ctx.g, y, x, net.scale) : y;
+  return net.skip ? ctx.g.node('Add', [ctx.visit(net.skip, joinPath(p, 'skip'), x), out]) : out;
 });
 
 export interface ExportOnnxOptions extends ExportFlags {
@@ -48,7 +49,7 @@ function outputDims(model: Module<unknown>): Dim[] {
 export function exportOnnxBytes(model: Module<unknown>, options: ExportOnnxOptions = {}): Uint8Array {
   const config = model instanceof TransformerNet ? model.config : undefined;
   const describe = config
-    ? `${config.kind === 'sr' ? `×${config.factor} super-resolution` : 'style'} network ${config.arch} (norm ${config.norm}, padding ${config.padding})`
+    ? `${config.kind === 'sr' ? `×${config.factor} super-resolution` : 'style'} network ${config.arch} (norm ${config.norm}, padding ${config.padding}${config.residual ? `, residual to ${config.residual}` : ''})`
     : model.constructor.name;
   return moduleToOnnx(model, {
     name: options.name ?? (config ? `perceptual-${config.kind}` : model.constructor.name),

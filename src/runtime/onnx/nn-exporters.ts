@@ -15,6 +15,10 @@
 import type { Module } from '../../nn/module.js';
 import {
   BatchNorm2d,
+  BicubicUpsample,
+  Identity,
+  PixelShuffle,
+  Scale,
   Conv2d,
   ConvTranspose2d,
   InstanceNorm2d,
@@ -133,6 +137,16 @@ registerOnnxExporter(ReplicationPad2d, (ctx, m, _path, x) => {
 
 registerOnnxExporter(Upsample, (ctx, m, _path, x) => (m.scaleFactor === 1 ? x : L.upsampleNearest(ctx.g, x, m.scaleFactor)));
 registerOnnxExporter(ReLU, (ctx, _m, _path, x) => L.relu(ctx.g, x));
+registerOnnxExporter(Identity, (_ctx, _m, _path, x) => x);
+registerOnnxExporter(Scale, (ctx, m, _path, x) => L.mulConst(ctx.g, x, m.factor));
+// PyTorch's pixel_shuffle is DepthToSpace's 'CRD' order (channel c·r² + a·r + b → sub-pixel (a, b)).
+registerOnnxExporter(PixelShuffle, (ctx, m, _path, x) => ctx.g.node('DepthToSpace', [x], { blocksize: m.upscaleFactor, mode: 'CRD' }));
+registerOnnxExporter(BicubicUpsample, (ctx, m, path, x) => {
+  const r = m.scaleFactor;
+  const padded = L.pad(ctx.g, x, { mode: 'edge', pads: [2, 2, 2, 2] });
+  const y = L.conv(ctx.g, padded, { name: path || 'bicubic', weight: m.kernel, shape: [m.channels * r * r, 1, 5, 5], group: m.channels });
+  return ctx.g.node('DepthToSpace', [y], { blocksize: r, mode: 'CRD' });
+});
 registerOnnxExporter(Tanh, (ctx, _m, _path, x) => L.tanh(ctx.g, x));
 registerOnnxExporter(ScaledTanh, (ctx, m, _path, x) => {
   const y = L.mulConst(ctx.g, L.tanh(ctx.g, x), m.scale);
