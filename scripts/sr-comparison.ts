@@ -18,9 +18,9 @@ const data = process.env.PERCEPTUAL_DATA ?? path.resolve(root, '../shared/data')
 const MODELS = ['sr-x4-pixel', 'sr-x4-feat', 'sr-x4-bicubic'];
 // [set, image, left, top] of a 160×160 output crop with edges and texture.
 const CROPS: Array<[string, string, number, number]> = [
-  ['Set5', 'img_002.png', 96, 96],
-  ['Set14', 'img_005.png', 120, 60],
-  ['BSD100', 'img_010.png', 160, 120],
+  ['Set14', 'img_001.png', 170, 260], // baboon: fur
+  ['Set5', 'img_003.png', 60, 40], // butterfly: edges
+  ['Set14', 'img_002.png', 380, 200], // barbara: fabric
 ];
 const SIDE = 160;
 

@@ -200,7 +200,8 @@ class TransformerNet(nn.Module):
                 p = (k - 1) // 2
                 if padding == "reflect" and p > 0: seq.append(ReflectionPad(p)); p = 0
                 elif padding == "replicate" and p > 0: seq.append(nn.ReplicationPad2d(p)); p = 0
-                seq.append(nn.Conv2d(ch, out, k, stride=s, padding=p)); nxt = out
+                # residual nets: no bias on the output layer (transformer-net.ts)
+                seq.append(nn.Conv2d(ch, out, k, stride=s, padding=p, bias=not (residual and i == last))); nxt = out
             elif kind == "full":
                 k, s, out = l[1], l[2], l[3]
                 seq.append(nn.ConvTranspose2d(ch, out, k, stride=s, padding=(k - 1) // 2, output_padding=s - 1)); nxt = out

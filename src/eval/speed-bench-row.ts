@@ -7,6 +7,8 @@ import { promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Tensor } from '../engine/index.js';
+import type { Module } from '../nn/module.js';
 
 export type RowSpec =
   | {
@@ -67,6 +69,25 @@ async function timeRuns(iters: number, run: () => Promise<unknown> | unknown): P
   return times;
 }
 
+/**
+ * One inference as EngineStyleModel runs it: eval mode, no autograd, bf16 autocast with the
+ * network and input in channels_last (or plain float32), the output back as float32 NCHW.
+ */
+async function engineRunner(net: Module<Tensor>, precision: 'float32' | 'bf16'): Promise<(data: Float32Array, dims: number[]) => Float32Array> {
+  const E = await import('../engine/index.js');
+  net.eval();
+  const cl = precision === 'bf16';
+  if (cl) net.toMemoryFormat('channels_last');
+  return (data, dims) =>
+    E.noGrad(() =>
+      E.tidy(() => {
+        let x = E.tensor(data, dims);
+        if (cl) x = x.contiguous('channels_last');
+        return E.autocast(precision, () => net.forward(x)).to('float32').toFloat32Array();
+      }),
+    );
+}
+
 async function feedforward(s: Extract<RowSpec, { kind: 'feedforward' }>): Promise<{ times: number[]; info: Record<string, unknown> }> {
   const input = new Float32Array(3 * s.side * s.side);
   for (let i = 0; i < input.length; i++) input[i] = (Math.sin(i * 0.37) * 0.5 + 0.5) * 255; // deterministic, not constant
@@ -85,18 +106,7 @@ async function feedforward(s: Extract<RowSpec, { kind: 'feedforward' }>): Promis
   E.setNumThreads(s.threads);
   const net = modelFromConfig(JSON.parse((await readSafetensorsHeader(s.model)).metadata.config!));
   await net.loadSafetensors(s.model);
-  net.eval();
-  const cl = s.precision === 'bf16';
-  if (cl) net.toMemoryFormat('channels_last');
-  // As EngineStyleModel runs it: no autograd, autocast for bf16, the output back in float32.
-  const run = (data: Float32Array, d: number[]) =>
-    E.noGrad(() =>
-      E.tidy(() => {
-        let x = E.tensor(data, d);
-        if (cl) x = x.contiguous('channels_last');
-        return E.autocast(s.precision, () => net.forward(x)).to('float32').toFloat32Array();
-      }),
-    );
+  const run = await engineRunner(net, s.precision);
   const times = await timeRuns(s.iters, () => run(input, dims));
   if (s.inputFile && s.outputFile) await fs.writeFile(s.outputFile, run(await readF32(s.inputFile), s.inputDims!));
   net.dispose();
@@ -172,17 +182,8 @@ async function ml5Engine(s: Extract<RowSpec, { kind: 'ml5-engine' }>): Promise<{
   const E = await import('../engine/index.js');
   const { importMl5, Ml5Net } = await import('../models/ml5/index.js');
   E.setNumThreads(s.threads);
-  const net = new Ml5Net((await importMl5(s.folder)).tensors).eval();
-  const cl = s.precision === 'bf16';
-  if (cl) net.toMemoryFormat('channels_last');
-  const run = (data: Float32Array, d: number[]) =>
-    E.noGrad(() =>
-      E.tidy(() => {
-        let x = E.tensor(data, d);
-        if (cl) x = x.contiguous('channels_last');
-        return E.autocast(s.precision, () => net.forward(x)).to('float32').toFloat32Array();
-      }),
-    );
+  const net = new Ml5Net((await importMl5(s.folder)).tensors);
+  const run = await engineRunner(net, s.precision);
   const dims = [1, 3, s.side, s.side];
   const input = await readF32(s.inputFile);
   const times = await timeRuns(s.iters, () => run(input, dims));

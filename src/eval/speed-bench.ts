@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import type { RgbImage } from '../data/image.js';
 import { hwcToChw } from '../data/tensor-layout.js';
 import { psnr } from './metrics.js';
+import type { BenchSection } from './bench-sections.js';
 import type { RowResult, RowSpec } from './speed-bench-row.js';
 import { probeLikeImage, squareImage } from './speed-bench-inputs.js';
 
@@ -35,13 +36,15 @@ export interface SpeedBenchOptions {
   modelDir?: string;
   skipGatys?: boolean;
   skipPython?: boolean;
+  /** Run only these sections (default: all). */
+  only?: readonly BenchSection[];
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
 }
 
 export interface BenchRow {
   id: string;
-  section: 'paper' | 'feedforward' | 'ml5' | 'tiling';
+  section: BenchSection;
   label: string;
   side: number;
   result?: RowResult;
@@ -235,7 +238,8 @@ export async function runSpeedBench(o: SpeedBenchOptions = {}): Promise<SpeedBen
       return { inputFile, inputDims, outputFile: output };
     };
     log('feed-forward stylisation (the paper\'s network):');
-    for (const side of sizes) {
+    const want = (section: BenchSection) => !o.only || o.only.includes(section);
+    for (const side of want('feedforward') ? sizes : []) {
       const iters = ffIters(side);
       const withIo = side === 256;
       const ff = (runtime: 'onnx' | 'engine', precision: 'float32' | 'bf16', id: string): RowSpec => ({
@@ -265,7 +269,7 @@ export async function runSpeedBench(o: SpeedBenchOptions = {}): Promise<SpeedBen
     }
 
     // --------------------------------------------------------------------- Gatys baseline
-    if (!o.skipGatys) {
+    if (!o.skipGatys && want('paper')) {
       log('Gatys et al. optimisation (L-BFGS, loss network VGG-19 to relu3_3, profile vgg19-conv3):');
       const content = havePhoto ? photo : undefined;
       if (!content || !existsSync(styleImage)) {
@@ -288,8 +292,10 @@ export async function runSpeedBench(o: SpeedBenchOptions = {}): Promise<SpeedBen
     }
 
     // ------------------------------------------------------------- ml5: tfjs-wasm vs ours
-    log('ml5.js network at 256²: TensorFlow.js (wasm backend) vs its import on onnxruntime and on this engine:');
-    if (existsSync(path.join(ml5Folder, 'manifest.json'))) {
+    if (want('ml5')) log('ml5.js network at 256²: TensorFlow.js (wasm backend) vs its import on onnxruntime and on this engine:');
+    if (!want('ml5')) {
+      // not asked for
+    } else if (existsSync(path.join(ml5Folder, 'manifest.json'))) {
       const { importMl5 } = await import('../models/ml5/index.js');
       const { writeFileAtomic } = await import('../runtime/onnx/export.js');
       const ml5Onnx = path.join(work, 'ml5.onnx');
@@ -334,7 +340,7 @@ export async function runSpeedBench(o: SpeedBenchOptions = {}): Promise<SpeedBen
     const tilingPaths = [choice, { runtime: 'onnx' as const, precision: 'float32' as const }].filter(
       (c, i, all): c is { runtime: 'onnx' | 'engine'; precision: 'float32' | 'bf16' } => c !== undefined && all.findIndex((d) => d?.runtime === c.runtime && d?.precision === c.precision) === i,
     );
-    for (const [i, c] of tilingPaths.entries()) {
+    for (const [i, c] of want('tiling') ? tilingPaths.entries() : []) {
       log(`a ${tileSide}² image stylised in 1024² tiles (${c.runtime} ${c.precision}):`);
       await run({ id: i === 0 ? 'tiling' : 'tiling-onnx', section: 'tiling', label: `${tileSide}×${tileSide} via StyleModelCore tiles of 1024 (${pathName(c)}${i === 0 ? ', the default path' : ''})`, side: tileSide }, () =>
         runNodeRow({ kind: 'tiling', runtime: c.runtime, precision: c.precision, model: c.runtime === 'onnx' ? net.onnx : net.weights, side: tileSide, tileSize: 1024, threads, photo: havePhoto ? photo : undefined }));

@@ -32,7 +32,7 @@ test('bad architecture strings fail with a message naming the problem', () => {
   const bad: Array<[string, RegExp]> = [
     ['', /empty architecture string/],
     ['c9s1-32,,c9s1-3', /empty layer at position 2/],
-    ['c9s1-32,x64,c9s1-3', /layer 2 "x64" is not understood; expected cKsS-N/],
+    ['c9s1-32,y64,c9s1-3', /layer 2 "y64" is not understood; expected cKsS-N/],
     ['c9s1-32,R64x,c9s1-3', /"R64x" is not understood/],
     ['c8s1-32', /kernel size must be odd/],
     ['c9s1-0', /filter count must be a positive integer, got 0/],
@@ -139,4 +139,19 @@ test('config is JSON-serialisable and rebuilds the same network', () => {
   assert.throws(() => TransformerNet.fromConfig({ kind: 'sr', arch: 'c9s1-3', norm: 'batch', padding: 'zero' }), /needs a numeric factor/);
   assert.throws(() => TransformerNet.fromConfig(null), /must be an object/);
   for (const n of [net, again, sr]) n.dispose();
+});
+
+test('xS: pixel shuffle ×S divides the channels by S², multiplies the size by S, and ends a network without norm or ReLU', () => {
+  const layers = parseArch('c5s1-16,c3s1-12,x2');
+  assert.deepEqual(layers[2], { kind: 'shuffle', scale: 2 });
+  assert.equal(formatArch(layers), 'c5s1-16,c3s1-12,x2');
+  assert.deepEqual(analyzeArch('c5s1-16,c3s1-12,x2', layers), { outChannels: 3, down: 1, up: 2 });
+  assert.throws(() => analyzeArch('c3s1-10,x2', parseArch('c3s1-10,x2')), /"x2" needs a multiple of 4 channels, its input has 10/);
+  assert.throws(() => parseArch('c3s1-12,x0'), /scale must be a positive integer/);
+  const net = new TransformerNet({ kind: 'sr', factor: 2, arch: 'c5s1-16,c3s1-12,x2', norm: 'batch', padding: 'zero' });
+  const kinds = [...net.model].map((m) => m.constructor.name);
+  // conv, BN, ReLU, conv (the output layer: nothing after it but the shuffle), shuffle, tanh
+  assert.deepEqual(kinds, ['Conv2d', 'BatchNorm2d', 'ReLU', 'Conv2d', 'PixelShuffle', 'ScaledTanh']);
+  assert.throws(() => new TransformerNet({ kind: 'style', arch: 'c3s1-3', norm: 'none', padding: 'zero', residual: 'bicubic' }), /residual 'bicubic' is for super-resolution/);
+  net.dispose();
 });

@@ -56,21 +56,13 @@ export function fastSrArch(factor: number): string {
 export function buildSrNet(factor: SrFactor | number, options: SrNetOptions = {}): TransformerNet {
   const net = options.net ?? 'paper';
   if (!SR_NETS.includes(net)) throw new Error(`unknown SR network '${String(net)}' (use ${SR_NETS.join(' or ')})`);
-  if (net === 'fast') {
-    return new TransformerNet({
-      kind: 'sr',
-      factor,
-      arch: options.arch ?? fastSrArch(factor),
-      norm: options.norm ?? 'none',
-      padding: options.padding ?? 'replicate',
-      residual: 'bicubic',
-    });
-  }
+  const fast = net === 'fast';
   return new TransformerNet({
     kind: 'sr',
     factor,
-    arch: options.arch ?? srArch(factor),
-    norm: options.norm ?? 'batch',
-    padding: options.padding ?? 'zero',
+    arch: options.arch ?? (fast ? fastSrArch(factor) : srArch(factor)),
+    norm: options.norm ?? (fast ? 'none' : 'batch'),
+    padding: options.padding ?? (fast ? 'replicate' : 'zero'),
+    ...(fast ? { residual: 'bicubic' as const } : {}),
   });
 }

@@ -205,7 +205,11 @@ export class TransformerNet extends Module {
       switch (l.kind) {
         case 'conv': {
           const p = convPad(padding, (l.kernel - 1) / 2, seq);
-          seq.append(new Conv2d(ch, l.out, l.kernel, { stride: l.stride, padding: p }));
+          // A residual network's output layer has no bias: the bicubic skip carries the image's
+          // mean, and before a pixel shuffle a bias per sub-pixel phase is a fixed f×f grid
+          // pattern (ℓfeat, blind to it, let such biases drift by ±3 grey levels when they existed).
+          const bias = !(residual && i === last);
+          seq.append(new Conv2d(ch, l.out, l.kernel, { stride: l.stride, padding: p, bias }));
           next = l.out;
           break;
         }

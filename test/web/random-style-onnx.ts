@@ -75,15 +75,19 @@ export function paperStyleOnnx(seed = 1): Uint8Array {
 }
 
 /**
- * A tiny ×`factor` super-resolution stand-in: nearest-neighbour upsampling plus a random 3×3
- * residual, `up + 30·tanh(conv(up/255))` — the SR task's shapes (output `factor`× the input).
+ * A tiny ×`factor` super-resolution stand-in with the operators of the shipped SR models
+ * (`buildSrNet(f, { net: 'fast' })`: a residual computed at the LR size and rearranged by a
+ * CRD DepthToSpace, added to an upsampling): `up + 30·tanh(DepthToSpace(conv(x/255)))` with
+ * nearest-neighbour `up` — the SR task's shapes (output `factor`× the input).
  */
 export function tinySrOnnx(seed = 1, factor = 4): Uint8Array {
   const rng = new Rng(seed);
   const g = new OnnxGraphBuilder('tiny-random-sr');
   const x = g.input('input', ['N', 3, 'H', 'W']);
   const up = L.upsampleNearest(g, x, factor);
-  const r = L.conv(g, L.mulConst(g, up, 1 / 255), { name: 'conv', weight: weights(rng, 3 * 3 * 9, 27), bias: weights(rng, 3, 27), shape: [3, 3, 3, 3], pads: [1, 1, 1, 1] });
-  g.output(L.add(g, up, L.mulConst(g, L.tanh(g, L.mulConst(g, r, 3)), 30)), 'output', ['N', 3, 'H4', 'W4']);
+  const c = 3 * factor * factor;
+  const r = L.conv(g, L.mulConst(g, x, 1 / 255), { name: 'conv', weight: weights(rng, c * 3 * 9, 27), bias: weights(rng, c, 27), shape: [c, 3, 3, 3], pads: [1, 1, 1, 1] });
+  const residual = g.node('DepthToSpace', [r], { blocksize: factor, mode: 'CRD' });
+  g.output(L.add(g, up, L.mulConst(g, L.tanh(g, L.mulConst(g, residual, 3)), 30)), 'output', ['N', 3, 'H4', 'W4']);
   return g.toBytes();
 }

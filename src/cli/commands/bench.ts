@@ -7,7 +7,15 @@ import type { Command } from 'commander';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { InvalidArgumentError } from 'commander';
 import { int } from '../options.js';
+import { BENCH_SECTIONS, type BenchSection } from '../../eval/bench-sections.js';
+
+function sectionsOpt(v: string): BenchSection[] {
+  const list = v.split(',').map((x) => x.trim());
+  for (const x of list) if (!(BENCH_SECTIONS as readonly string[]).includes(x)) throw new InvalidArgumentError(`unknown section '${x}' (use ${BENCH_SECTIONS.join(', ')})`);
+  return list as BenchSection[];
+}
 
 export function register(program: Command): void {
   program
@@ -21,8 +29,9 @@ export function register(program: Command): void {
     .option('--data <dir>', 'shared data folder (photos, ml5 checkpoint); default PERCEPTUAL_DATA or ../shared/data')
     .option('--skip-gatys', 'leave out the Gatys optimisation (the slowest part)')
     .option('--skip-python', 'leave out the PyTorch rows')
+    .option('--only <sections>', `comma-separated sections to run: ${BENCH_SECTIONS.join(', ')} (default: all)`, sectionsOpt)
     .option('--choose', 'only measure which runtime to use for --model at 256²/512²/1024² and cache it (~/.cache/perceptual/runtime-choice.json)')
-    .action(async (o: { quick?: boolean; json?: string; md?: string; threads?: number; model?: string; data?: string; skipGatys?: boolean; skipPython?: boolean; choose?: boolean }) => {
+    .action(async (o: { quick?: boolean; json?: string; md?: string; threads?: number; model?: string; data?: string; skipGatys?: boolean; skipPython?: boolean; choose?: boolean; only?: BenchSection[] }) => {
       if (o.threads !== undefined) {
         if (o.threads < 1) throw new Error('--threads must be at least 1');
         // Read by the engine and by every row's child process.
@@ -30,7 +39,7 @@ export function register(program: Command): void {
       }
       if (o.choose) return choose(o.model, o.quick ?? false);
       const { runSpeedBench } = await import('../../eval/speed-bench.js');
-      const report = await runSpeedBench({ quick: o.quick, threads: o.threads, dataDir: o.data, modelDir: o.model, skipGatys: o.skipGatys, skipPython: o.skipPython });
+      const report = await runSpeedBench({ quick: o.quick, threads: o.threads, dataDir: o.data, modelDir: o.model, skipGatys: o.skipGatys, skipPython: o.skipPython, only: o.only });
       // JSON has no Infinity (an identical output's PSNR): written as the string "Infinity".
       const finite = (_k: string, v: unknown) => (v === Infinity ? 'Infinity' : v);
       if (o.json) await writeText(o.json, `${JSON.stringify({ ...report, markdown: undefined }, finite, 2)}\n`);
