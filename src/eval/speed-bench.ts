@@ -55,7 +55,7 @@ export interface BenchRow {
 
 export interface SpeedBenchReport {
   machine: Record<string, unknown>;
-  options: { quick: boolean; threads: number; sizes: number[] };
+  options: { quick: boolean; threads: number; sizes: number[]; only?: readonly BenchSection[] };
   rows: BenchRow[];
   /** Derived numbers: default path, ratios, speed-ups, goals. */
   summary: Record<string, unknown>;
@@ -360,7 +360,7 @@ export async function runSpeedBench(o: SpeedBenchOptions = {}): Promise<SpeedBen
       photo: havePhoto ? photo : 'synthetic probe image',
     };
     const full = { ...summarise(rows, sizes, threads) };
-    const report: SpeedBenchReport = { machine, options: { quick, threads, sizes }, rows, summary: full, markdown: '' };
+    const report: SpeedBenchReport = { machine, options: { quick, threads, sizes, ...(o.only ? { only: o.only } : {}) }, rows, summary: full, markdown: '' };
     report.markdown = toMarkdown(report);
     return report;
   } finally {
@@ -464,7 +464,7 @@ export function toMarkdown(r: SpeedBenchReport): string {
     return `${secs(b.result!.median_s)} · ${gb(b.result!.peakRssBytes)}`;
   };
   const lines: string[] = [];
-  lines.push(`Measured by \`perceptual bench${r.options.quick ? ' --quick' : ''}\` on ${m.cpu} (${m.cores} cores, ${m.memory}), ${r.options.threads} threads for every row, ` +
+  lines.push(`Measured by \`perceptual bench${r.options.quick ? ' --quick' : ''}${r.options.only ? ` --only ${r.options.only.join(',')}` : ''}\` on ${m.cpu} (${m.cores} cores, ${m.memory}), ${r.options.threads} threads for every row, ` +
     `Node ${m.node}, libtorch ${m.libtorch}, onnxruntime-node ${m.onnxruntime ?? '?'}, python3-torch ${m.pythonTorch}; native bf16: ${m.bf16Native ? 'yes' : 'no'}; ` +
     `load average at the end ${m.loadAverage}. The paper's style network with ${m.network}. ` +
     'Times are medians after a warm-up run; each cell also gives the peak RSS of the row\'s own process.');
@@ -567,5 +567,22 @@ export function toMarkdown(r: SpeedBenchReport): string {
     lines.push('Rows that failed:');
     for (const b of failed) lines.push(`- ${b.label} @ ${b.side}²: ${b.error!.split('\n').slice(0, 3).join(' ')}`);
   }
-  return lines.join('\n');
+  return dropEmptySections(lines.join('\n'), r.rows);
+}
+
+/** Leave out the `### …` sections of a partial run (`--only`) whose rows were not measured. */
+function dropEmptySections(markdown: string, rows: readonly BenchRow[]): string {
+  const present = new Set(rows.map((b) => b.section));
+  const needs: Array<[string, BenchSection[]]> = [
+    ["### The paper's Table 1", ['paper']],
+    ['### Feed-forward stylisation', ['feedforward']],
+    ["### ml5.js's network", ['ml5']],
+  ];
+  return markdown
+    .split(/\n(?=### )/)
+    .filter((chunk) => {
+      const rule = needs.find(([heading]) => chunk.startsWith(heading));
+      return !rule || rule[1].some((section) => present.has(section));
+    })
+    .join('\n');
 }
