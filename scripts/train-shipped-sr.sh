@@ -29,7 +29,7 @@
 #   ℓfeat (relu2_2 of VGG-19), 128-px patches, batch 8: 0.35 s/iteration (23 img/s)
 #   evaluation of one model (ONNX) on the three sets: well under a minute.
 #   ℓfeat ×8, 192-px patches, batch 4: about the cost of ×4's (same HR pixels per batch).
-# Defaults: 8000 + 4000 ℓpixel, 2500 + 2000 ℓfeat iterations ≈ 14 + 7 + 15 + 12 min ≈ 50 min in all.
+# Defaults: 8000 + 4000 ℓpixel, 2500 + 5000 ℓfeat iterations ≈ 13 + 8.5 + 14 + 25 min ≈ 61 min in all.
 # λ_TV = 1e-3 for the ℓfeat models (our ℓTV is a plain sum of squared differences, so the paper's
 # 1e-6…1e-4 does not transfer): at 1e-4 a 4×4 grid of the sub-pixel phases stayed visible after
 # 500 iterations; at 1e-3 it is gone, and ℓfeat itself ended lower (14.5k vs 16.0k on validation).
@@ -39,7 +39,7 @@
 # (ℓfeat); 2.5k–8k iterations; photos from shared/data/photos/hr (COCO, flowers, SUN).
 #
 # Environment (defaults in brackets):
-#   ITERATIONS [per model: 4000 pixel, 2500 feat, 8000 bicubic, 2000 ×8 feat]  NET [fast]  PATCH [128]
+#   ITERATIONS [per model: 4000 pixel, 2500 feat, 8000 bicubic, 5000 ×8 feat]  NET [fast]  PATCH [128]
 #   BATCH [16; 8 for ℓfeat ×4, 4 for ×8]  TV_FEAT [λ_TV of the ℓfeat model]  PERCEPTUAL_DATA [../shared/data]
 #   TRAIN_DIR [$PERCEPTUAL_DATA/photos/hr]  VAL_DIR [$PERCEPTUAL_DATA/photos/val-256]
 #   MODELS_DIR [models]  RUNS_DIR [runs]  ONLY ["sr-x4-bicubic sr-x4-pixel sr-x4-feat sr-x8-feat"]
@@ -126,7 +126,7 @@ for name in $ONLY; do
     sr-x4-pixel) train_one "$name" "×4 super-resolution, ℓpixel" 4 "${ITERATIONS:-4000}" "${BATCH:-16}" --loss pixel --degradation paper ;;
     sr-x4-feat) train_one "$name" "×4 super-resolution, ℓfeat (perceptual)" 4 "${ITERATIONS:-2500}" "${BATCH:-8}" --loss feat --degradation paper --tv-weight "$TV_FEAT" ;;
     sr-x4-bicubic) train_one "$name" "×4 super-resolution, ℓpixel on bicubic LR (PSNR-oriented)" 4 "${ITERATIONS:-8000}" "${BATCH:-16}" --loss pixel --degradation bicubic ;;
-    sr-x8-feat) train_one "$name" "×8 super-resolution, ℓfeat (perceptual)" 8 "${ITERATIONS:-2000}" "${BATCH:-4}" --loss feat --degradation paper --tv-weight "$TV_FEAT" ;;
+    sr-x8-feat) train_one "$name" "×8 super-resolution, ℓfeat (perceptual)" 8 "${ITERATIONS:-5000}" "${BATCH:-4}" --loss feat --degradation paper --tv-weight "$TV_FEAT" ;;
     *) echo "train-shipped-sr: unknown model '$name'" >&2; exit 1 ;;
   esac
   export_one "$name"
