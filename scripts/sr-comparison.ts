@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadImage, saveImage, type RgbImage } from '../src/data/image.js';
 import { imresizeBicubic } from '../src/data/resize-matlab.js';
-import { degrade, modcrop } from '../src/data/degrade.js';
+import { crop as cropImage, degrade, modcrop } from '../src/data/degrade.js';
 import { loadModel } from '../src/infer/load-model.js';
 import { histogramMatchByDefault, upscaleImage } from '../src/infer/upscale.js';
 import { sideBySide } from '../src/train/sr-task.js';
@@ -26,18 +26,8 @@ const CROPS: Array<[string, string, number, number]> = [
   ['Set14', 'img_002.png', 380, 200], // barbara: fabric
 ];
 const SIDE = 160;
-
-function crop(img: RgbImage, left: number, top: number): RgbImage {
-  const out = new Uint8Array(SIDE * SIDE * 3);
-  const src = img.data;
-  for (let y = 0; y < SIDE; y++) {
-    for (let x = 0; x < SIDE * 3; x++) {
-      const v = src[((top + y) * img.width + left) * 3 + x]!;
-      out[y * SIDE * 3 + x] = Math.max(0, Math.min(255, Math.round(v)));
-    }
-  }
-  return { data: out, width: SIDE, height: SIDE, channels: 3 };
-}
+/** The SIDE×SIDE output crop at (left, top); sideBySide rounds float pixels to 8 bits. */
+const crop = (img: RgbImage, left: number, top: number): RgbImage => cropImage(img, left, top, SIDE, SIDE);
 
 const models = await Promise.all(MODELS.map((m) => loadModel(path.join(root, 'models', m))));
 const rows: RgbImage[] = [];

@@ -22,6 +22,8 @@ import type { RgbImage } from '../data/image.js';
 import { hwcToChw } from '../data/tensor-layout.js';
 import { psnr } from './metrics.js';
 import type { BenchSection } from './bench-sections.js';
+// The runtime choice's rule, applied to the bench's paths: a faster path counts only within this PSNR of float32.
+import { MIN_BF16_PSNR_DB as MIN_PSNR } from '../infer/runtime-choice.js';
 import type { RowResult, RowSpec } from './speed-bench-row.js';
 import { probeLikeImage, squareImage } from './speed-bench-inputs.js';
 
@@ -293,9 +295,7 @@ export async function runSpeedBench(o: SpeedBenchOptions = {}): Promise<SpeedBen
 
     // ------------------------------------------------------------- ml5: tfjs-wasm vs ours
     if (want('ml5')) log('ml5.js network at 256²: TensorFlow.js (wasm backend) vs its import on onnxruntime and on this engine:');
-    if (!want('ml5')) {
-      // not asked for
-    } else if (existsSync(path.join(ml5Folder, 'manifest.json'))) {
+    if (want('ml5') && existsSync(path.join(ml5Folder, 'manifest.json'))) {
       const { importMl5 } = await import('../models/ml5/index.js');
       const { writeFileAtomic } = await import('../runtime/onnx/export.js');
       const ml5Onnx = path.join(work, 'ml5.onnx');
@@ -327,7 +327,7 @@ export async function runSpeedBench(o: SpeedBenchOptions = {}): Promise<SpeedBen
         if (tfRow?.result && row.result) row.psnrDb = planarPsnr(await readF32(path.join(work, `${id}.f32`)), await readF32(tfOut), 256);
       }
       if (tfRow?.result && ours.result) ours.psnrDb = planarPsnr(await readF32(ourOut), await readF32(tfOut), 256);
-    } else {
+    } else if (want('ml5')) {
       rows.push({ id: 'ml5-onnx', section: 'ml5', label: 'ml5 network', side: 256, error: `no ml5 checkpoint at ${ml5Folder}` });
     }
 
@@ -380,7 +380,6 @@ const row = (rows: BenchRow[], id: string): BenchRow | undefined => rows.find((r
 const med = (rows: BenchRow[], id: string): number | undefined => row(rows, id)?.result?.median_s;
 
 /** The bf16 floor of the runtime choice (src/infer/runtime-choice.ts). */
-const MIN_PSNR = 40;
 
 /** Whether every ratio is ≤ `limit`; undefined when any was not measured. */
 function allAtMost(values: Array<number | undefined>, limit: number): boolean | undefined {

@@ -8,12 +8,13 @@
  * of each output against the engine's float32 output shows which paths compute the same image.
  *
  * "Default" is what `perceptual upscale` would pick: the fastest of our paths whose output stays
- * within 40 dB PSNR of float32 (the rule of runtime-choice.ts).
+ * within MIN_BF16_PSNR_DB (40 dB) of float32 (the rule of runtime-choice.ts).
  */
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { psnr } from './metrics.js';
+import { MIN_BF16_PSNR_DB } from '../infer/runtime-choice.js';
 import { gb, pythonTorchVersion, readF32, runNodeRow, runPythonRow, secs } from './speed-bench.js';
 import type { RowResult } from './speed-bench-row.js';
 
@@ -98,7 +99,7 @@ export async function runUpscaleBench(o: UpscaleBenchOptions): Promise<UpscaleBe
       }
     }
     const time = (id: string) => rows.find((r) => r.id === id)?.result?.median_s;
-    const candidates = rows.filter((r) => r.ours && r.result && (r.psnrDb ?? Infinity) >= 40).sort((a, b) => a.result!.median_s - b.result!.median_s);
+    const candidates = rows.filter((r) => r.ours && r.result && (r.psnrDb ?? Infinity) >= MIN_BF16_PSNR_DB).sort((a, b) => a.result!.median_s - b.result!.median_s);
     const best = candidates[0];
     const summary: UpscaleBenchReport['summary'] = {};
     if (best) {
@@ -114,7 +115,7 @@ export async function runUpscaleBench(o: UpscaleBenchOptions): Promise<UpscaleBe
       '',
       '| path | time | peak RSS | PSNR vs engine float32 |',
       '|---|---|---|---|',
-      ...rows.map((r) => `| ${r.label}${r.id === rows.find((x) => x === best)?.id ? ' **(default)**' : ''} | ${r.result ? secs(r.result.median_s) : `failed: ${r.error?.split('\n')[0]}`} | ${gb(r.result?.peakRssBytes)} | ${r.psnrDb === undefined ? '–' : r.psnrDb === Infinity ? 'identical' : `${r.psnrDb.toFixed(1)} dB`} |`),
+      ...rows.map((r) => `| ${r.label}${r === best ? ' **(default)**' : ''} | ${r.result ? secs(r.result.median_s) : `failed: ${r.error?.split('\n')[0]}`} | ${gb(r.result?.peakRssBytes)} | ${r.psnrDb === undefined ? '–' : r.psnrDb === Infinity ? 'identical' : `${r.psnrDb.toFixed(1)} dB`} |`),
       '',
       summary.vsTorchFloat32 !== undefined ? `Default path vs PyTorch float32: **${summary.vsTorchFloat32.toFixed(2)}×** the time${summary.vsTorchBf16 !== undefined ? `; vs PyTorch bf16 + channels_last: ${summary.vsTorchBf16.toFixed(2)}×` : ''}.` : '',
     ];
