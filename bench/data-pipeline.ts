@@ -13,12 +13,11 @@
  *    synchronous libtorch training step) and we report how much of the time it waited on data.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { StyleDataset } from '../src/data/style-dataset.js';
 import { SrDataset } from '../src/data/sr-dataset.js';
+import { sharedDataDir } from '../src/util/paths.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const dataRoot = process.env.PERCEPTUAL_DATA ?? path.resolve(repoRoot, '../shared/data');
+const dataRoot = sharedDataDir();
 const photos = path.join(dataRoot, 'photos');
 
 function arg(name: string, fallback: number): number {

@@ -1,12 +1,15 @@
 /**
  * `npm run bench:engine` — one training step (forward, backward, Adam) of Johnson's
- * transformation network (the paper's) plus a VGG-16 loss network truncated at relu4_3
- * (content relu3_3; style relu1_2, relu2_2, relu3_3, relu4_3; TV), at 256×256 batch 4:
- * this engine against python3-torch (bench/reference/train_step.py, the same network and
- * losses), same threads, in float32 and in bf16 autocast + channels_last. Weights are random:
- * this measures speed. Prints a table and the ratios; nothing is asserted.
+ * transformation network (the paper's) plus the loss network of the `paper-vgg19` profile —
+ * the one the shipped styles train with: VGG-19 truncated at relu4_3 (content relu3_3; style
+ * relu1_2, relu2_2, relu3_3, relu4_3; TV) — at 256×256 batch 4: this engine against
+ * python3-torch (bench/reference/train_step.py, the same network and losses, built from the
+ * layer names passed to it), same threads, in float32 and in bf16 autocast + channels_last.
+ * Weights are random: this measures speed, and the profile's λs do not change it. Where the
+ * profile does not exist yet, the paper's layer set on VGG-19 is used and said so.
+ * Prints a table and the ratios; nothing is asserted.
  *
- * usage: npm run bench:engine -- [--size 256] [--batch 4] [--iters 5] [--skip-python]
+ * usage: npm run bench:engine -- [--size 256] [--batch 4] [--iters 5] [--profile paper-vgg19] [--skip-python]
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -14,7 +17,9 @@ import { fileURLToPath } from 'node:url';
 import { randn, tidy, autocast, Adam, getNumThreads, manualSeed, engineInfo, type Precision } from '../src/engine/index.js';
 import { buildStyleNet } from '../src/models/transformer-net.js';
 import { Vgg } from '../src/models/vgg/vgg.js';
-import { PerceptualLoss } from '../src/losses/perceptual-loss.js';
+import { PerceptualLoss, type PerceptualLossConfig } from '../src/losses/perceptual-loss.js';
+import { LOSS_PROFILES } from '../src/losses/profiles.js';
+import type { VggArch } from '../src/models/vgg/layers.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number) => {
@@ -23,6 +28,24 @@ const opt = (name: string, dflt: number) => {
 };
 const size = opt('size', 256), batch = opt('batch', 4), iters = opt('iters', 5);
 const skipPython = args.includes('--skip-python');
+const profileName = args.includes('--profile') ? args[args.indexOf('--profile') + 1]! : 'paper-vgg19';
+
+/** The loss network and layers under test: the profile's, or the paper's layers on VGG-19. */
+const lossSetup: { arch: VggArch; config: PerceptualLossConfig; source: string } = (() => {
+  const p = (LOSS_PROFILES as Record<string, { arch: VggArch; style: PerceptualLossConfig }>)[profileName];
+  if (p) return { arch: p.arch, config: p.style, source: `profile ${profileName}` };
+  console.error(`loss profile '${profileName}' does not exist (available: ${Object.keys(LOSS_PROFILES).join(', ')}); using the paper's layers on VGG-19 instead`);
+  return {
+    arch: 'vgg19',
+    config: { contentLayers: ['relu3_3'], contentWeight: 1, styleLayers: ['relu1_2', 'relu2_2', 'relu3_3', 'relu4_3'], styleWeights: 5e-5, tvWeight: 1e-6, pixelWeight: 0 },
+    source: "the paper's layers (no profile)",
+  };
+})();
+const layerDepth = (n: string) => { const [b, p] = n.slice(4).split('_').map(Number); return b! * 10 + p!; };
+const deepest = [...lossSetup.config.contentLayers, ...lossSetup.config.styleLayers].sort((a, b) => layerDepth(a) - layerDepth(b)).at(-1)!;
+if (lossSetup.config.contentLayers.length !== 1 || (lossSetup.config.pixelWeight ?? 0) !== 0) {
+  throw new Error(`bench:engine: the python3-torch reference takes one content layer and no pixel loss; ${lossSetup.source} has content ${lossSetup.config.contentLayers.join(',')}, pixel λ ${lossSetup.config.pixelWeight}`);
+}
 const here = path.dirname(fileURLToPath(import.meta.url));
 const threads = getNumThreads();
 
@@ -34,20 +57,13 @@ function median(xs: number[]): number {
 function ours(precision: Precision): number {
   manualSeed(0);
   const net = buildStyleNet('paper');
-  const vgg = Vgg.random('vgg16', 'relu4_3');
+  const vgg = Vgg.random(lossSetup.arch, deepest);
   const cl = precision === 'bf16';
   if (cl) {
     net.toMemoryFormat('channels_last');
     vgg.toMemoryFormat('channels_last');
   }
-  const loss = new PerceptualLoss(vgg, {
-    contentLayers: ['relu3_3'],
-    contentWeight: 1,
-    styleLayers: ['relu1_2', 'relu2_2', 'relu3_3', 'relu4_3'],
-    styleWeights: 5e-5,
-    tvWeight: 1e-6,
-    pixelWeight: 0,
-  });
+  const loss = new PerceptualLoss(vgg, lossSetup.config);
   const style = tidy(() => {
     const s = randn([1, 3, size, size]).abs().mul(100);
     return cl ? s.contiguous('channels_last') : s;
@@ -82,7 +98,7 @@ function ours(precision: Precision): number {
 
 function python(precision: Precision): number | undefined {
   if (skipPython) return undefined;
-  const r = spawnSync('/usr/bin/python3', [path.join(here, 'reference', 'train_step.py'), String(size), String(batch), String(threads), precision, String(iters)], { encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/python3', [path.join(here, 'reference', 'train_step.py'), String(size), String(batch), String(threads), precision, String(iters), 'paper', lossSetup.arch, lossSetup.config.contentLayers[0]!, lossSetup.config.styleLayers.join(',')], { encoding: 'utf8' });
   if (r.status !== 0) {
     console.error(`python3-torch reference failed (${precision}):\n${r.stderr.slice(-2000)}`);
     return undefined;
@@ -91,7 +107,7 @@ function python(precision: Precision): number | undefined {
 }
 
 const info = engineInfo();
-console.log(`engine benchmark: training step, paper transformation net + VGG-16 to relu4_3, ${size}×${size} batch ${batch}, ${threads} threads, libtorch ${info.libtorch}, median of ${iters}`);
+console.log(`engine benchmark: training step, paper transformation net + ${lossSetup.arch.toUpperCase().replace('VGG', 'VGG-')} to ${deepest} (${lossSetup.source}: content ${lossSetup.config.contentLayers.join(',')}, style ${lossSetup.config.styleLayers.join(',')}), ${size}×${size} batch ${batch}, ${threads} threads, libtorch ${info.libtorch}, median of ${iters}`);
 const rows: Array<{ precision: Precision; ours: number; torch?: number }> = [];
 for (const p of ['float32', 'bf16'] as const) {
   const o = ours(p);

@@ -1,72 +1,164 @@
 /**
- * The paper's Figure 5 comparison: for validation photos, the perceptual loss of a trained
- * feed-forward network's output against the Gatys optimisation of the same loss after 50,
- * 100, 300 and 500 L-BFGS iterations (from noise), and the time each takes.
+ * The paper's Figure 5 comparison, for every shipped style: on validation photos at 256 px, the
+ * perceptual loss of the feed-forward network's output against the Gatys optimisation of the
+ * same loss after 50, 100, 300 and 500 L-BFGS iterations from noise; prints the table and draws
+ * the figure (src/eval/figure5.ts).
  *
- * usage: node --import tsx bench/gatys-vs-feedforward.ts --model models/starry-night [--count 20] [--size 256] [--val DIR]
+ * The loss is the `paper-vgg19` profile (VGG-19 to relu4_3) with the style's λs from its card when
+ * it was trained with that profile, else the profile's defaults (said so). Where the profile or its
+ * weights are missing, each style is measured with its own card's profile instead, with a message.
+ *
+ * Gatys at 256² with VGG to relu4_3 is ~0.6 s an iteration on 2 cores, so 8 photos × 6 styles ×
+ * 500 iterations are hours: every run is stored in the results JSON as soon as it ends (key:
+ * style image and size, photo, size, profile, λs, precision, seed — not the network, so retraining a
+ * style re-measures only its cheap feed-forward side), later invocations skip what is stored,
+ * and Ctrl-C keeps the interrupted run's checkpoints reached so far (L-BFGS from a fixed seed is
+ * deterministic: the first 300 iterations of a 500-iteration run are a 300-iteration run). Work
+ * goes photo by photo across all styles, so at any time every style has about as many photos.
+ *
+ * usage: node --import tsx bench/gatys-vs-feedforward.ts [--models all|a,b] [--count 8] [--size 256]
+ *          [--iterations 50,100,300,500] [--profile paper-vgg19] [--precision float32]
+ *          [--results bench/figure5-results.json] [--svg docs/figure5.svg] [--val DIR] [--report-only]
  */
 import path from 'node:path';
-import { promises as fs } from 'node:fs';
-import { tidy, noGrad } from '../src/engine/index.js';
+import os from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { tidy, noGrad, type Precision } from '../src/engine/index.js';
 import { setupLoss } from '../src/losses/setup.js';
+import type { PerceptualLoss } from '../src/losses/perceptual-loss.js';
+import type { Vgg } from '../src/models/vgg/vgg.js';
 import { optimizeImage } from '../src/optimize/gatys.js';
-import { EngineStyleModel } from '../src/infer/engine-model.js';
+import { loadStyleModel } from '../src/infer/load-model.js';
 import { listImages } from '../src/data/image-folder.js';
 import { loadImageResized, imageToTensor } from '../src/data/tensor-image.js';
-import { repoRoot } from '../src/models/vgg/sources.js';
+import { styleMeasureSpec, gatysKey, MEASURE_PROFILE, type StyleMeasureSpec, type StyleCardFields } from '../src/eval/style-measure.js';
+import { figure5Row, figure5Table, figure5Svg, type StyleResults, type GatysRun } from '../src/eval/figure5.js';
+import { writeFileAtomic } from '../src/util/atomic-write.js';
+import { packageRoot, sharedDataDir, shippedModelsDir } from '../src/util/paths.js';
 
 const args = process.argv.slice(2);
-const get = (k: string, d?: string) => (args.includes(`--${k}`) ? args[args.indexOf(`--${k}`) + 1] : d);
-const modelDir = get('model', 'models/starry-night')!;
-const count = Number(get('count', '20'));
+const get = (k: string, d: string) => (args.includes(`--${k}`) ? args[args.indexOf(`--${k}`) + 1]! : d);
+const count = Number(get('count', '8'));
 const size = Number(get('size', '256'));
-const valDir = get('val', path.resolve(process.env.PERCEPTUAL_DATA ?? path.resolve(repoRoot(), '..', 'shared', 'data'), 'photos', 'val-256'))!;
-const checkpoints = [50, 100, 300, 500];
+const checkpoints = get('iterations', '50,100,300,500').split(',').map(Number).sort((a, b) => a - b);
+const wantedProfile = get('profile', MEASURE_PROFILE);
+const precision = get('precision', 'float32') as Precision;
+const resultsFile = path.resolve(get('results', path.join(packageRoot, 'bench', 'figure5-results.json')));
+const svgFile = path.resolve(get('svg', path.join(packageRoot, 'docs', 'figure5.svg')));
+const valDir = get('val', path.join(sharedDataDir(), 'photos', 'val-256'));
+const reportOnly = args.includes('--report-only');
+const SEED = 0;
+/** Points of the curve kept between checkpoints (every CURVE_STEP iterations). */
+const CURVE_STEP = 10;
+if (!checkpoints.length || checkpoints.some((c) => !Number.isInteger(c) || c < 1)) throw new Error(`--iterations: positive integers separated by commas, got ${get('iterations', '')}`);
+if (!Number.isInteger(count) || count < 1) throw new Error(`--count: a positive integer, got ${get('count', '')}`);
 
-const card = JSON.parse(await fs.readFile(path.join(modelDir, 'card.json'), 'utf8')) as {
-  lossProfile: string;
-  lambda: { content: number; style: number | number[]; tv: number };
-  styleImage: string;
-  styleSize?: number;
-};
-const stylePath = path.resolve(process.env.PERCEPTUAL_DATA ?? path.resolve(repoRoot(), '..', 'shared', 'data'), 'styles', card.styleImage);
-const { loss, vgg } = await setupLoss({
-  profile: card.lossProfile,
-  task: 'style',
-  overrides: { contentWeight: card.lambda.content, styleWeights: card.lambda.style, tvWeight: card.lambda.tv },
+interface ResultsFile { version: 1; gatys: Record<string, GatysRun & { cpu: string; finishedAt: string }>; feedForward: Record<string, Record<string, { loss: number; seconds: number }>> }
+
+const results: ResultsFile = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as ResultsFile) : { version: 1, gatys: {}, feedForward: {} };
+const save = () => writeFileAtomic(resultsFile, JSON.stringify(results, null, 1) + '\n');
+
+const modelsArg = get('models', args.includes('--model') ? get('model', '') : 'all');
+const root = shippedModelsDir();
+const readCard = (d: string) => JSON.parse(readFileSync(path.join(d, 'card.json'), 'utf8')) as StyleCardFields & { task?: string };
+const modelDirs = (modelsArg === 'all' ? readdirSync(root).map((d) => path.join(root, d)) : modelsArg.split(',').map((m) => (existsSync(m) ? path.resolve(m) : path.join(root, m))))
+  .filter((d) => existsSync(path.join(d, 'card.json')) && readCard(d).task === 'style' && readCard(d).styleImage)
+  .sort();
+if (!modelDirs.length) throw new Error(`gatys-vs-feedforward: no style model with a card naming its style image in ${modelsArg === 'all' ? root : modelsArg}`);
+
+interface Style extends StyleMeasureSpec { dir: string; name: string; card: StyleCardFields }
+const styles: Style[] = modelDirs.map((dir) => {
+  const card = readCard(dir);
+  return { dir, name: path.basename(dir), card, ...styleMeasureSpec(card, dir, size, wantedProfile) };
 });
-loss.setStyle(imageToTensor(await loadImageResized(stylePath, card.styleSize ?? size)));
-const model = await EngineStyleModel.load(path.join(modelDir, 'weights.safetensors'), { precision: 'float32' });
 
-const files = (await listImages(valDir)).slice(0, count);
-const rows: Array<{ file: string; feedForward: number; ffSeconds: number; gatys: Record<number, { loss: number; seconds: number }> }> = [];
-for (const file of files) {
-  const img = await loadImageResized(file, size);
-  const t0 = performance.now();
-  const out = await model.stylize(img, { tileSize: 0 });
-  const ffSeconds = (performance.now() - t0) / 1000;
-  const feedForward = noGrad(() => tidy(() => loss.forward(imageToTensor(out), imageToTensor(img)).total.item()));
-  const gatys: Record<number, { loss: number; seconds: number }> = {};
-  await optimizeImage({
-    loss,
-    content: img,
-    iterations: checkpoints.at(-1)!,
-    onIteration: (i) => {
-      if (checkpoints.includes(i.iteration)) gatys[i.iteration] = { loss: i.total, seconds: i.seconds };
-    },
-  });
-  rows.push({ file: path.basename(file), feedForward, ffSeconds, gatys });
-  console.error(`${path.basename(file)}: feed-forward ${feedForward.toPrecision(5)} (${ffSeconds.toFixed(2)} s); ` + checkpoints.map((c) => `L-BFGS ${c}: ${gatys[c]?.loss.toPrecision(5)}`).join(', '));
+const photos = (await listImages(valDir)).slice(0, count);
+if (photos.length < count) console.error(`note: ${valDir} has ${photos.length} photos, fewer than --count ${count}`);
+const keyOf = (s: Style, photo: string) => gatysKey(s, photo, size, { precision, seed: SEED, init: 'noise' });
+/** Feed-forward results are keyed by style and loss (not photo): everything after the photo in the Gatys key. */
+const ffKey = (s: Style) => `${s.name}|${keyOf(s, '').split('|').slice(2).join('|')}`;
+
+const controller = new AbortController();
+process.once('SIGINT', () => {
+  console.error('\ninterrupted: keeping what is done (rerun to continue)');
+  controller.abort();
+});
+const cpu = `${os.cpus()[0]?.model.trim() ?? 'CPU'} ×${os.availableParallelism()}`;
+
+/** VGG per profile, shared by all styles (a profile's network is the same for all of them). */
+const vggs = new Map<string, Vgg>();
+async function lossFor(s: Style): Promise<PerceptualLoss> {
+  const { loss, vgg } = await setupLoss({ profile: s.profile, task: 'style', vgg: vggs.get(s.profile), overrides: s.overrides });
+  vggs.set(s.profile, vgg);
+  loss.setStyle(imageToTensor(await loadImageResized(s.styleImage, s.styleSize)));
+  return loss;
 }
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-console.log(`\nFigure 5 comparison: ${rows.length} photos from ${valDir} at ${size}px, model ${modelDir}, loss profile ${card.lossProfile}`);
-console.log('| method | mean loss | loss / feed-forward | mean time (s) |');
-console.log('|---|---|---|---|');
-const ff = mean(rows.map((r) => r.feedForward));
-console.log(`| feed-forward network | ${ff.toPrecision(5)} | 1.00 | ${mean(rows.map((r) => r.ffSeconds)).toFixed(3)} |`);
-for (const c of checkpoints) {
-  const l = mean(rows.map((r) => r.gatys[c]!.loss));
-  console.log(`| Gatys, ${c} L-BFGS iterations | ${l.toPrecision(5)} | ${(l / ff).toFixed(2)} | ${mean(rows.map((r) => r.gatys[c]!.seconds)).toFixed(1)} |`);
+
+if (!reportOnly) {
+  // Feed-forward side: cheap, always recomputed (the network may have been retrained).
+  for (const s of styles) {
+    const loss = await lossFor(s);
+    const model = await loadStyleModel(s.dir, { runtime: 'onnx' });
+    const ff: Record<string, { loss: number; seconds: number }> = {};
+    for (const photo of photos) {
+      const img = await loadImageResized(photo, size);
+      const t0 = performance.now();
+      const out = await model.stylize(img, { tileSize: 0 });
+      const seconds = (performance.now() - t0) / 1000;
+      ff[path.basename(photo)] = { loss: noGrad(() => tidy(() => loss.forward(imageToTensor(out), imageToTensor(img)).total.item())), seconds };
+    }
+    results.feedForward[ffKey(s)] = ff;
+    await model.dispose();
+    loss.dispose();
+  }
+  await save();
+  // Gatys side: photo by photo across the styles, skipping what is stored.
+  const last = checkpoints.at(-1)!;
+  outer: for (const photo of photos) {
+    for (const s of styles) {
+      if (controller.signal.aborted) break outer;
+      const key = keyOf(s, photo);
+      if ((results.gatys[key]?.iterations ?? 0) >= last) continue;
+      const loss = await lossFor(s);
+      const at: GatysRun['at'] = {};
+      const img = await loadImageResized(photo, size);
+      let done = 0;
+      const t0 = performance.now();
+      await optimizeImage({
+        loss, content: img, init: 'noise', iterations: last, seed: SEED, precision, signal: controller.signal,
+        onIteration: (i) => {
+          done = i.iteration;
+          if (checkpoints.includes(i.iteration) || i.iteration % CURVE_STEP === 0 || i.iteration === 1) at[String(i.iteration)] = { loss: i.total, seconds: i.seconds };
+          if (i.iteration % 50 === 0) process.stderr.write(`\r${s.name} ${path.basename(photo)}: ${i.iteration}/${last} L-BFGS, loss ${i.total.toPrecision(5)}, ${(i.seconds / i.iteration).toFixed(2)} s/it   `);
+        },
+      });
+      loss.dispose();
+      // An interrupted run keeps its iterations done so far (valid as a shorter run), unless a longer one is stored.
+      if (done > (results.gatys[key]?.iterations ?? 0)) {
+        results.gatys[key] = { iterations: done, at, cpu, finishedAt: new Date().toISOString() };
+        await save();
+      }
+      process.stderr.write(`\r${s.name} ${path.basename(photo)}: ${done} L-BFGS iterations in ${((performance.now() - t0) / 1000).toFixed(0)} s, loss ${at[String(done)]?.loss.toPrecision(5) ?? '?'}${' '.repeat(20)}\n`);
+    }
+  }
 }
-model.dispose();
-vgg.dispose();
+for (const v of vggs.values()) v.dispose();
+
+// Report from the results file: every style, the photos it has.
+const rows = styles.map((s) => {
+  const ff = results.feedForward[ffKey(s)] ?? {};
+  const gatys: StyleResults['gatys'] = {};
+  for (const photo of photos) {
+    const run = results.gatys[keyOf(s, photo)];
+    if (run) gatys[path.basename(photo)] = run;
+  }
+  const network = `${s.card.iterations ?? '?'} it., ${s.card.lossProfile ?? '?'}`;
+  return figure5Row({ style: s.name, network, feedForward: ff, gatys }, checkpoints);
+});
+const profiles = [...new Set(styles.map((s) => s.profile))].join(', ');
+console.log(`\nFigure 5: perceptual loss (${profiles}; ${[...new Set(styles.map((s) => s.lambdaNote))].join('; ')}) of the network's output and of Gatys L-BFGS from noise (${precision}), ${size} px, up to ${count} photos of ${path.relative(process.cwd(), valDir) || valDir}; ${cpu}; results: ${path.relative(process.cwd(), resultsFile)}`);
+console.log(figure5Table(rows, checkpoints));
+const secs = rows.filter((r) => r.photos && r.gatys[checkpoints.at(-1)!]);
+if (secs.length) console.log(`\nmean time: network ${(secs.reduce((a, r) => a + r.feedForwardSeconds, 0) / secs.length).toFixed(3)} s; Gatys ${checkpoints.map((c) => `${c} it. ${(secs.reduce((a, r) => a + (r.gatys[c]?.seconds ?? 0), 0) / secs.length).toFixed(0)} s`).join(', ')}`);
+await writeFileAtomic(svgFile, figure5Svg(rows, checkpoints, `Feed-forward network vs Gatys L-BFGS (${profiles}, ${size} px)`));
+console.log(`figure: ${path.relative(process.cwd(), svgFile)}`);

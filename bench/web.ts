@@ -75,7 +75,7 @@ try {
   cleanup.push(() => browser.close());
   const page = await browser.newPage();
   page.setDefaultTimeout(300_000);
-  await page.goto(`${server.url}?backend=wasm${threads ? `&threads=${threads}` : ''}`);
+  await page.goto(`${server.url}?test&backend=wasm${threads ? `&threads=${threads}` : ''}`);
   await page.waitForFunction(() => document.body.dataset.ready === 'true' || !!(window as unknown as HookWindow).__perceptualError, null, { timeout: 60_000 });
   const startError = await page.evaluate(() => (window as unknown as HookWindow).__perceptualError ?? null);
   if (startError) throw new Error(`the page did not start: ${startError}`);

@@ -4,6 +4,8 @@
 
 namespace perceptual {
 
+void InitDistributed(Napi::Env env, Napi::Object exports);  // distributed.cc (c10d: TCPStore + gloo)
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   env.SetInstanceData<AddonData>(data);
@@ -13,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitOps(env, exports);
   InitRuntime(env, exports);
   InitOptim(env, exports, data);
+  InitDistributed(env, exports);
   return exports;
 }
 

@@ -7,9 +7,11 @@
   "targets": [
     {
       "target_name": "perceptual_native",
-      "sources": ["addon.cc", "tensor.cc", "ops.cc", "runtime.cc", "optim.cc"],
+      "sources": ["addon.cc", "tensor.cc", "ops.cc", "runtime.cc", "optim.cc", "distributed.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      # NODE_ADDON_API_CPP_EXCEPTIONS_ALL: a backstop only — every entry point converts C++
+      # exceptions itself, with the operation and shapes in the message (native/common.h guarded()).
+      "defines": ["NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=c++17"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],

@@ -80,6 +80,8 @@ class Args {
   std::string S(size_t i) const;
   at::Scalar Sc(size_t i) const;
   bool isTensor(size_t i) const;
+  // Whether any tensor argument (or tensor in an array argument) is bfloat16.
+  bool anyBf16() const;
   [[noreturn]] void fail(size_t i, const std::string& what) const;
   // "conv2d(input [1,3,8,8] float32, [32,3,9,9] float32, 1, ...)" for error messages.
   std::string signature() const;
@@ -96,8 +98,10 @@ class Args {
 // Runs fn, turning any C++ exception (c10::Error, std::exception) into a JS Error whose
 // message starts with the op and its argument shapes. A JS exception raised inside (e.g. by
 // an L-BFGS closure) passes through unchanged.
+// Every entry point of the addon runs its libtorch calls through this (or through op()'s
+// equivalent); a C++ exception escaping to Node-API would otherwise abort the process.
 template <typename F>
-Napi::Value guarded(Napi::Env env, const std::string& context, F&& fn) {
+auto guarded(Napi::Env env, const std::string& context, F&& fn) -> decltype(fn()) {
   try {
     return fn();
   } catch (const Napi::Error&) {
@@ -107,8 +111,37 @@ Napi::Value guarded(Napi::Env env, const std::string& context, F&& fn) {
     throw Napi::Error::New(env, context + ": " + msg);
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, context + ": " + e.what());
+  } catch (...) {
+    throw Napi::Error::New(env, context + ": unknown C++ exception");
   }
 }
+
+// Argument checks for the entry points that take plain JS values (not op()'s argument array):
+// a TypeError/RangeError that names the entry point and the argument.
+double numberArg(const Napi::CallbackInfo& info, size_t i, const std::string& op, const std::string& name);
+int64_t integerArg(const Napi::CallbackInfo& info, size_t i, const std::string& op, const std::string& name, int64_t min, int64_t max);
+std::string stringArg(const Napi::CallbackInfo& info, size_t i, const std::string& op, const std::string& name);
+
+// Whether libtorch may run bfloat16 work through oneDNN (mkldnn). libtorch decides from the
+// CPU's AVX-512 flags alone; when ONEDNN_MAX_CPU_ISA caps oneDNN below AVX-512 (or
+// ATEN_CPU_CAPABILITY caps ATen at AVX2, emulating a CPU without AVX-512), the engine turns
+// oneDNN off around bf16 work instead — exactly the path libtorch takes on an AVX2-only CPU.
+// Set from TypeScript (src/engine/cpu.ts decides), default true.
+bool oneDnnBf16Allowed();
+void setOneDnnBf16Allowed(bool allowed);
+
+// RAII: while alive, oneDNN is off if bf16 work may run and oneDNN must not do it.
+class OneDnnBf16Guard {
+ public:
+  explicit OneDnnBf16Guard(bool bf16Possible);
+  ~OneDnnBf16Guard();
+  OneDnnBf16Guard(const OneDnnBf16Guard&) = delete;
+  OneDnnBf16Guard& operator=(const OneDnnBf16Guard&) = delete;
+
+ private:
+  bool restore_ = false;
+  bool prev_ = true;
+};
 
 void InitOps(Napi::Env env, Napi::Object exports);
 void InitRuntime(Napi::Env env, Napi::Object exports);

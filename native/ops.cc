@@ -3,7 +3,10 @@
 // here is differentiable wherever PyTorch's is.
 #include "common.h"
 
+#include <cmath>
 #include <unordered_map>
+
+#include <ATen/autocast_mode.h>
 
 namespace perceptual {
 
@@ -235,6 +238,7 @@ Napi::Value Op(const Napi::CallbackInfo& info) {
   if (it == ops.end()) throw Napi::TypeError::New(env, "unknown op '" + name + "'");
   Args args(env, name, info[1].As<Napi::Array>());
   try {
+    OneDnnBf16Guard onednn(at::autocast::is_cpu_enabled() || args.anyBf16());
     return ToJs(env, it->second(args));
   } catch (const Napi::Error&) {
     throw;
@@ -242,6 +246,8 @@ Napi::Value Op(const Napi::CallbackInfo& info) {
     throw Napi::Error::New(env, args.signature() + ": " + e.what_without_backtrace());
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, args.signature() + ": " + e.what());
+  } catch (...) {
+    throw Napi::Error::New(env, args.signature() + ": unknown C++ exception");
   }
 }
 
@@ -263,10 +269,14 @@ Napi::Value FromArray(const Napi::CallbackInfo& info) {
   int64_t n = 1;
   for (uint32_t i = 0; i < s.Length(); i++) {
     Napi::Value v = s.Get(i);
-    if (!v.IsNumber()) throw Napi::TypeError::New(env, "fromArray: shape must hold integers");
-    int64_t d = v.As<Napi::Number>().Int64Value();
-    if (d < 0) throw Napi::TypeError::New(env, "fromArray: negative dimension in shape");
+    double dd = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1.0;
+    // Each dimension at most 2^40 elements and their product checked against the array's
+    // length below, so nothing here overflows.
+    if (!v.IsNumber() || !std::isfinite(dd) || dd != std::floor(dd) || dd < 0 || dd > 1099511627776.0)
+      throw Napi::TypeError::New(env, "fromArray: shape element " + std::to_string(i) + " must be a non-negative integer, got " + v.ToString().Utf8Value());
+    int64_t d = static_cast<int64_t>(dd);
     shape.push_back(d);
+    if (n > 0 && d > (static_cast<int64_t>(1) << 50) / n) throw Napi::RangeError::New(env, "fromArray: the shape holds more elements than any array can");
     n *= d;
   }
   at::ScalarType src;
@@ -285,12 +295,17 @@ Napi::Value FromArray(const Napi::CallbackInfo& info) {
     os << "] needs " << n;
     throw Napi::Error::New(env, os.str());
   }
-  std::string ctx = "fromArray";
+  std::ostringstream ctxs;
+  ctxs << "fromArray(" << ta.ElementLength() << " elements, [";
+  for (size_t i = 0; i < shape.size(); i++) ctxs << (i ? "," : "") << shape[i];
+  ctxs << "])";
+  std::string ctx = ctxs.str();
   return guarded(env, ctx, [&]() -> Napi::Value {
     uint8_t* base = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
     at::Tensor t = at::from_blob(base, shape, at::TensorOptions().dtype(src)).clone();
-    if (info.Length() > 2 && info[2].IsString()) t = t.to(parseDtype(info[2].As<Napi::String>().Utf8Value()));
-    if (info.Length() > 3 && info[3].IsString()) t = t.to(c10::Device(info[3].As<Napi::String>().Utf8Value()));
+    auto given = [&](size_t i) { return info.Length() > i && !info[i].IsUndefined() && !info[i].IsNull(); };
+    if (given(2)) t = t.to(parseDtype(stringArg(info, 2, "fromArray", "dtype")));
+    if (given(3)) t = t.to(c10::Device(stringArg(info, 3, "fromArray", "device")));
     return TensorWrap::NewInstance(env, t);
   });
 }

@@ -4,6 +4,9 @@
 #include <torch/csrc/autograd/variable.h>
 #include <torch/csrc/autograd/autograd.h>
 
+#include <cmath>
+#include <cstring>
+
 namespace perceptual {
 
 std::string dtypeName(at::ScalarType t) {
@@ -137,9 +140,11 @@ void TensorWrap::SetRequiresGrad(const Napi::CallbackInfo& info, const Napi::Val
 
 Napi::Value TensorWrap::Grad(const Napi::CallbackInfo& info) {
   requireLive(info, tensor, "grad");
-  const at::Tensor& g = tensor.grad();
-  if (!g.defined()) return info.Env().Null();
-  return NewInstance(info.Env(), g);
+  return guarded(info.Env(), "grad(" + describe(tensor) + ")", [&]() -> Napi::Value {
+    const at::Tensor& g = tensor.grad();
+    if (!g.defined()) return info.Env().Null();
+    return NewInstance(info.Env(), g);
+  });
 }
 
 Napi::Value TensorWrap::IsChannelsLast(const Napi::CallbackInfo& info) {
@@ -155,8 +160,10 @@ Napi::Value TensorWrap::Dispose(const Napi::CallbackInfo& info) {
 Napi::Value TensorWrap::ZeroGrad(const Napi::CallbackInfo& info) {
   requireLive(info, tensor, "zeroGrad");
   // Like PyTorch's zero_grad(set_to_none=True): frees the gradient instead of filling it.
-  tensor.mutable_grad().reset();
-  return info.Env().Undefined();
+  return guarded(info.Env(), "zeroGrad(" + describe(tensor) + ")", [&] {
+    tensor.mutable_grad().reset();
+    return info.Env().Undefined();
+  });
 }
 
 Napi::Value TensorWrap::Backward(const Napi::CallbackInfo& info) {
@@ -170,6 +177,8 @@ Napi::Value TensorWrap::Backward(const Napi::CallbackInfo& info) {
   bool retain = info.Length() > 1 && info[1].ToBoolean().Value();
   std::string ctx = "backward(" + describe(tensor) + (grad.defined() ? ", gradient " + describe(grad) : "") + ")";
   return guarded(info.Env(), ctx, [&] {
+    // The graph may hold bf16 ops whose backward would pick oneDNN: see OneDnnBf16Guard.
+    OneDnnBf16Guard onednn(true);
     if (!tensor.requires_grad()) throw std::runtime_error("the tensor does not require grad (no parameter or input with requiresGrad contributed to it, or it was computed under noGrad)");
     if (!grad.defined() && tensor.numel() != 1) throw std::runtime_error("gradient can be implicit only for a tensor of one element; pass a gradient of the same shape");
     tensor.backward(grad, retain);
@@ -211,6 +220,39 @@ Napi::Value TensorWrap::Item(const Napi::CallbackInfo& info) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Plain-argument checks
+
+static std::string describeValue(const Napi::Value& v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsString()) return "'" + v.As<Napi::String>().Utf8Value() + "'";
+  if (v.IsNumber() || v.IsBoolean()) return v.ToString().Utf8Value();
+  if (v.IsArray()) return "an array";
+  if (v.IsFunction()) return "a function";
+  return "an object";
+}
+
+double numberArg(const Napi::CallbackInfo& info, size_t i, const std::string& op, const std::string& name) {
+  Napi::Value v = info[i];
+  if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), op + ": " + name + " must be a number, got " + describeValue(v));
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+int64_t integerArg(const Napi::CallbackInfo& info, size_t i, const std::string& op, const std::string& name, int64_t min, int64_t max) {
+  Napi::Value v = info[i];
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.0;
+  if (!v.IsNumber() || !std::isfinite(d) || d != std::floor(d) || d < static_cast<double>(min) || d > static_cast<double>(max))
+    throw Napi::RangeError::New(info.Env(), op + ": " + name + " must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " + describeValue(v));
+  return static_cast<int64_t>(d);
+}
+
+std::string stringArg(const Napi::CallbackInfo& info, size_t i, const std::string& op, const std::string& name) {
+  Napi::Value v = info[i];
+  if (!v.IsString()) throw Napi::TypeError::New(info.Env(), op + ": " + name + " must be a string, got " + describeValue(v));
+  return v.As<Napi::String>().Utf8Value();
+}
+
+// ---------------------------------------------------------------------------------------
 // Args
 
 bool Args::has(size_t i) const {
@@ -224,6 +266,24 @@ void Args::fail(size_t i, const std::string& what) const {
 }
 
 bool Args::isTensor(size_t i) const { return has(i) && TensorWrap::IsInstance(env_, at(i)); }
+
+bool Args::anyBf16() const {
+  auto isBf16 = [&](const Napi::Value& v) {
+    if (!TensorWrap::IsInstance(env_, v)) return false;
+    const at::Tensor& t = TensorWrap::Unwrap(v.As<Napi::Object>())->tensor;
+    return t.defined() && t.scalar_type() == at::kBFloat16;
+  };
+  for (uint32_t k = 0; k < arr_.Length(); k++) {
+    Napi::Value v = at(k);
+    if (isBf16(v)) return true;
+    if (v.IsArray()) {
+      Napi::Array a = v.As<Napi::Array>();
+      for (uint32_t j = 0; j < a.Length(); j++)
+        if (isBf16(a.Get(j))) return true;
+    }
+  }
+  return false;
+}
 
 at::Tensor Args::T(size_t i) const {
   if (!has(i)) fail(i, "is missing (expected a Tensor)");

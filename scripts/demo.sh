@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The project's main job in one command: stylise a photo with a shipped style.
 #   bash scripts/demo.sh [photo.jpg] [style]     → out/demo-<style>.jpg
+# The default photo ships with the repository (assets/demo/, source and licence in its README).
 # Installs the npm dependencies first (no libtorch needed: shipped styles run on onnxruntime).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-photo="${1:-../shared/data/content/chicago.jpg}"
+photo="${1:-assets/demo/motorcycle.jpg}"
 style="${2:-starry-night}"
 if [ ! -f "$photo" ]; then
   echo "usage: bash scripts/demo.sh PHOTO [STYLE]   (no photo at $photo)" >&2

@@ -8,16 +8,15 @@
  * MATLAB-compatible resizer (sr-bench ships ×4 LR images only).
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadImage, saveImage, type RgbImage } from '../src/data/image.js';
 import { imresizeBicubic } from '../src/data/resize-matlab.js';
 import { crop as cropImage, degrade, modcrop } from '../src/data/degrade.js';
 import { loadModel } from '../src/infer/load-model.js';
 import { histogramMatchByDefault, upscaleImage } from '../src/infer/upscale.js';
 import { sideBySide } from '../src/train/sr-task.js';
+import { sharedDataDir, packageRoot as root } from '../src/util/paths.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const data = process.env.PERCEPTUAL_DATA ?? path.resolve(root, '../shared/data');
+const data = sharedDataDir();
 const MODELS = ['sr-x4-pixel', 'sr-x4-feat', 'sr-x4-bicubic'];
 // [set, image, left, top] of a 160×160 output crop with edges and texture.
 const CROPS: Array<[string, string, number, number]> = [

@@ -1,10 +1,12 @@
 """PyTorch reference for `npm run bench:engine` and the trainer benchmark: one training step
 (forward, backward, Adam) of Johnson's transformation network (the paper's: batch norm,
-unpadded residual blocks, 40 px reflection pad) plus a VGG-16 loss network truncated at
-relu4_3 (content relu3_3; style relu1_2, relu2_2, relu3_3, relu4_3; TV), the same network and
-losses as the TypeScript side. Weights are random: this measures speed only.
+unpadded residual blocks, 40 px reflection pad) plus a VGG loss network truncated at the
+deepest loss layer (default: VGG-16, content relu3_3; style relu1_2, relu2_2, relu3_3, relu4_3;
+TV), the same network and losses as the TypeScript side. Weights are random: this measures
+speed only.
 
-usage: /usr/bin/python3 train_step.py SIZE BATCH THREADS PRECISION(float32|bf16) ITERS [ARCH]
+usage: /usr/bin/python3 train_step.py SIZE BATCH THREADS PRECISION(float32|bf16) ITERS [ARCH [VGG CONTENT STYLE]]
+  VGG: vgg16 | vgg19; CONTENT: one layer (relu3_3); STYLE: comma-separated layers (relu1_2,relu2_2,relu3_3,relu4_3)
 prints one JSON line: {"median_s": ..., "times": [...]}
 """
 import json, sys, time
@@ -14,6 +16,9 @@ import torch.nn.functional as F
 
 size, batch, threads, precision, iters = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 arch = sys.argv[6] if len(sys.argv) > 6 else "paper"
+vgg_arch = sys.argv[7] if len(sys.argv) > 7 else "vgg16"
+content_layer = sys.argv[8] if len(sys.argv) > 8 else "relu3_3"
+style_layers = sys.argv[9].split(",") if len(sys.argv) > 9 else ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 
@@ -58,15 +63,38 @@ class PaperNet(nn.Module):
         return (torch.tanh(self.out(self.body(x))) + 1) * 127.5
 
 
-VGG16 = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512]
-NAMES = ["relu1_1", "relu1_2", None, "relu2_1", "relu2_2", None, "relu3_1", "relu3_2", "relu3_3", None, "relu4_1", "relu4_2", "relu4_3"]
+CONVS_PER_BLOCK = {"vgg16": [2, 2, 3, 3, 3], "vgg19": [2, 2, 4, 4, 4]}
+BLOCK_CHANNELS = [64, 128, 256, 512, 512]
+
+
+def vgg_config(arch, deepest):
+    """Layer list ([channels | "M"]) and ReLU names up to `deepest`, as the TypeScript Vgg builds it."""
+    cfg, names = [], []
+    for b, count in enumerate(CONVS_PER_BLOCK[arch]):
+        if b > 0:
+            cfg.append("M")
+            names.append(None)
+        for p in range(1, count + 1):
+            cfg.append(BLOCK_CHANNELS[b])
+            names.append(f"relu{b + 1}_{p}")
+            if names[-1] == deepest:
+                return cfg, names
+    raise SystemExit(f"no layer {deepest} in {arch}")
+
+
+def depth(name):
+    b, p = name[4:].split("_")
+    return int(b) * 10 + int(p)
+
+
+CFG, NAMES = vgg_config(vgg_arch, max([content_layer, *style_layers], key=depth))
 
 
 class Vgg(nn.Module):
     def __init__(self):
         super().__init__()
         layers, cin = [], 3
-        for v in VGG16:
+        for v in CFG:
             if v == "M":
                 layers.append(nn.MaxPool2d(2))
             else:
@@ -104,7 +132,7 @@ opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 style = torch.rand(1, 3, size, size) * 255
 with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=cl):
     sf = vgg(style.contiguous(memory_format=torch.channels_last) if cl else style)
-    style_grams = {k: gram(sf[k]) for k in ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]}
+    style_grams = {k: gram(sf[k]) for k in style_layers}
 x = torch.rand(batch, 3, size, size) * 255
 if cl:
     x = x.contiguous(memory_format=torch.channels_last)
@@ -117,7 +145,7 @@ def step():
         fy = vgg(y)
         with torch.no_grad():
             fx = vgg(x)
-        content = F.mse_loss(fy["relu3_3"].float(), fx["relu3_3"].float())
+        content = F.mse_loss(fy[content_layer].float(), fx[content_layer].float())
         style_loss = sum(((gram(fy[k]) - style_grams[k]) ** 2).sum(dim=(1, 2)).mean() for k in style_grams)
         yf = y.float()
         tv = ((yf[:, :, :, 1:] - yf[:, :, :, :-1]) ** 2).sum() + ((yf[:, :, 1:, :] - yf[:, :, :-1, :]) ** 2).sum()

@@ -49,6 +49,13 @@ export interface BatchLoaderOptions<S> {
   name?: string;
   /** Aborting stops the loader: pending and later `next()` calls reject. */
   signal?: AbortSignal;
+  /**
+   * Data-parallel training (DistributedSampler semantics over the endless stream): this process
+   * takes every `worldSize`-th element starting at `rank`, so the ranks' batches together are
+   * the global batch a single process would take. `position` is then this rank's own next
+   * element (default: element `rank` of epoch 0) and `batchSize` the per-rank batch.
+   */
+  shard?: { rank: number; worldSize: number };
 }
 
 export interface LoaderBatch<S> {
@@ -98,6 +105,8 @@ export class BatchLoader<S> {
   private busySince = 0;
   private readonly counters = { waitMs: 0, decodeMs: 0, batches: 0, samples: 0 };
   private readonly onAbort?: () => void;
+  /** Elements of the stream between two of this loader's samples (the world size when sharded). */
+  private readonly stride: number;
 
   constructor(private readonly options: BatchLoaderOptions<S>) {
     const { files, batchSize, seed } = options;
@@ -108,7 +117,16 @@ export class BatchLoader<S> {
     this.files = files;
     this.batchSize = batchSize;
     this.order = new SampleOrder(files.length, seed);
-    this.cursor = this.order.normalize(options.position ?? { epoch: 0, index: 0 });
+    const shard = options.shard ?? { rank: 0, worldSize: 1 };
+    if (!Number.isInteger(shard.worldSize) || shard.worldSize < 1 || !Number.isInteger(shard.rank) || shard.rank < 0 || shard.rank >= shard.worldSize) {
+      throw new RangeError(`shard: rank ${shard.rank} is not in 0..${shard.worldSize - 1}`);
+    }
+    this.stride = shard.worldSize;
+    // A sharded position may point up to worldSize − 1 elements past the epoch's end (a global
+    // position shifted by the rank): roll it over.
+    const start = options.position;
+    const over = start && this.stride > 1 && Number.isSafeInteger(start.index) ? Math.max(0, Math.min(start.index - files.length, this.stride - 1)) : 0;
+    this.cursor = start ? this.order.advance(this.order.normalize({ epoch: start.epoch, index: start.index - over }), over) : this.order.advance({ epoch: 0, index: 0 }, shard.rank);
     this.consumed = { ...this.cursor };
     this.capacity = prefetch * batchSize;
     const { signal } = options;
@@ -177,7 +195,7 @@ export class BatchLoader<S> {
         this.queue.shift();
         this.pump();
         const outcome = slot.outcome!;
-        pos = this.order.next(slot.position);
+        pos = this.order.advance(slot.position, this.stride);
         if (outcome.kind === 'ok') {
           samples.push(outcome.sample);
           files.push(slot.file);
@@ -206,7 +224,7 @@ export class BatchLoader<S> {
   private pump(): void {
     while (!this.closed && this.queue.length < this.capacity) {
       const position = this.cursor;
-      this.cursor = this.order.next(position);
+      this.cursor = this.order.advance(position, this.stride);
       const file = this.files[this.order.fileIndex(position)]!;
       this.queue.push(this.launch(file, position));
     }

@@ -2,15 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadImage } from './image.js';
 import { crop, degrade, modcrop, randomCrop } from './degrade.js';
 import { gaussianBlur } from './blur.js';
 import { imresizeBicubic } from './resize-matlab.js';
 import { Rng } from './rng.js';
+import { sharedDataDir } from '../util/paths.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const dataRoot = process.env.PERCEPTUAL_DATA ? path.resolve(process.env.PERCEPTUAL_DATA) : path.resolve(repoRoot, '../shared/data');
+const dataRoot = sharedDataDir();
 const benchDir = path.join(dataRoot, 'sr-bench');
 
 function image(w: number, h: number, seed = 1) {

@@ -6,8 +6,12 @@
  * a separate concern (`[N, 3, H, W]` float32, 0–255); see `src/data/tensor-layout.ts`.
  */
 import sharp from 'sharp';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { roundToBytes } from './tensor-layout.js';
+import { checkPixelLimit } from './pixel-limit.js';
+
+export { checkPixelLimit };
 
 export interface RgbImage {
   /** Interleaved HWC pixels on the 0–255 scale. */
@@ -18,11 +22,17 @@ export interface RgbImage {
   channels: 3;
 }
 
-/** Decoding more than this many pixels is refused unless the caller raises the limit (sharp's own default, 268 MP). */
-export const DEFAULT_MAX_PIXELS = 0x3fff * 0x3fff;
+/**
+ * The decompression-bomb guard: images with more pixels than this — or whose decoded samples
+ * take more bytes than this many 8-bit RGB pixels (a 16-bit RGBA PNG decodes to 8 bytes a
+ * pixel) — are refused from their header, before decoding, unless the caller raises the limit
+ * (`maxPixels`, `--max-pixels`). 100 MP is a 12000×8000 photo, 300 MB as 8-bit RGB; a 745 KB
+ * PNG can declare 16000×16000 (768 MB decoded). The CLI's `upscale` applies it to its outputs too.
+ */
+export const DEFAULT_MAX_PIXELS = 100_000_000;
 
 export interface LoadImageOptions {
-  /** Refuse images with more pixels than this (a "decompression bomb" guard). */
+  /** Refuse images with more pixels (or decoded bytes than as many RGB pixels) than this; default {@link DEFAULT_MAX_PIXELS}. */
   maxPixels?: number;
 }
 
@@ -34,29 +44,79 @@ export class ImageReadError extends Error {
   }
 }
 
+/** What an image file's header says, read without decoding the pixels. */
+export interface ImageHeader {
+  format: string;
+  /** Displayed size (EXIF orientation applied, as {@link loadImage} returns it). */
+  width: number;
+  height: number;
+  /** Bands and bytes per sample of the stored pixels, and what decoding them takes. */
+  channels: number;
+  bytesPerSample: number;
+  decodedBytes: number;
+}
+
+const SAMPLE_BYTES: Record<string, number> = { uchar: 1, char: 1, ushort: 2, short: 2, uint: 4, int: 4, float: 4, complex: 8, double: 8, dpcomplex: 16 };
+
+/** Check a pixel limit option (a positive integer); `what` names it in the error. */
+export function checkMaxPixels(maxPixels: number, what = 'maxPixels'): number {
+  if (!(Number.isInteger(maxPixels) && maxPixels >= 1)) throw new RangeError(`${what} must be a positive integer, got ${maxPixels}`);
+  return maxPixels;
+}
+
 /**
- * Decode a JPEG/PNG/WebP/… file (or bytes) to 8-bit sRGB RGB, honouring EXIF orientation;
- * greyscale is replicated to 3 channels and alpha is dropped (flattened on white would
- * invent colour; dropping keeps the stored RGB).
+ * Read an image's header (no pixels are decoded) and apply the {@link DEFAULT_MAX_PIXELS} guard:
+ * what {@link loadImage} does first, and what the CLI checks for every input before any work.
  */
-export async function loadImage(source: string | Uint8Array, options: LoadImageOptions = {}): Promise<RgbImage> {
+export async function readImageHeader(source: string | Uint8Array, options: LoadImageOptions = {}): Promise<ImageHeader> {
   const name = typeof source === 'string' ? source : '<buffer>';
-  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
-  let input: Buffer;
+  const maxPixels = checkMaxPixels(options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  let meta: import('sharp').Metadata;
   try {
-    input = typeof source === 'string' ? await fs.readFile(source) : Buffer.from(source.buffer, source.byteOffset, source.byteLength);
+    meta = await sharp(typeof source === 'string' ? source : toBuffer(source), { limitInputPixels: false }).metadata();
+  } catch (e) {
+    throw new ImageReadError(name, readReason(e));
+  }
+  if (!meta.width || !meta.height) throw new ImageReadError(name, 'no image dimensions found');
+  const swap = (meta.orientation ?? 1) >= 5;
+  const channels = meta.channels ?? 3;
+  const bytesPerSample = SAMPLE_BYTES[meta.depth ?? 'uchar'] ?? 1;
+  const header: ImageHeader = {
+    format: meta.format ?? 'unknown',
+    width: swap ? meta.height : meta.width,
+    height: swap ? meta.width : meta.height,
+    channels,
+    bytesPerSample,
+    decodedBytes: meta.width * meta.height * channels * bytesPerSample,
+  };
+  try {
+    checkPixelLimit('', header.width, header.height, maxPixels, header.decodedBytes);
   } catch (e) {
     throw new ImageReadError(name, (e as Error).message);
   }
+  return header;
+}
+
+const toBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
+function readReason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === 'ENOENT') return 'no such file';
+  return err.message.replace(/^Input (buffer|file) /, '');
+}
+
+/**
+ * Decode a JPEG/PNG/WebP/… file (or bytes) to 8-bit sRGB RGB, honouring EXIF orientation;
+ * greyscale is replicated to 3 channels and alpha is dropped (flattened on white would
+ * invent colour; dropping keeps the stored RGB). The header is checked against `maxPixels`
+ * before anything is decoded.
+ */
+export async function loadImage(source: string | Uint8Array, options: LoadImageOptions = {}): Promise<RgbImage> {
+  const name = typeof source === 'string' ? source : '<buffer>';
+  const maxPixels = checkMaxPixels(options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  await readImageHeader(source, { maxPixels });
   try {
-    // The header alone tells the size; check it ourselves first for a message that says what to do.
-    const meta = await sharp(input, { limitInputPixels: false }).metadata();
-    const img = sharp(input, { limitInputPixels: maxPixels, failOn: 'error' });
-    if (!meta.width || !meta.height) throw new Error('no image dimensions found');
-    if (meta.width * meta.height > maxPixels) {
-      throw new Error(`${meta.width}×${meta.height} = ${meta.width * meta.height} pixels exceeds the limit of ${maxPixels} (raise maxPixels / --max-pixels to allow it)`);
-    }
-    const { data, info } = await img
+    const { data, info } = await sharp(typeof source === 'string' ? source : toBuffer(source), { limitInputPixels: maxPixels, failOn: 'error' })
       .rotate() // apply EXIF orientation
       .toColourspace('srgb')
       .removeAlpha()
@@ -64,8 +124,7 @@ export async function loadImage(source: string | Uint8Array, options: LoadImageO
       .toBuffer({ resolveWithObject: true });
     return toRgbImage(data, info);
   } catch (e) {
-    if (e instanceof ImageReadError) throw e;
-    throw new ImageReadError(name, (e as Error).message.replace(/^Input (buffer|file) /, ''));
+    throw new ImageReadError(name, readReason(e));
   }
 }
 
@@ -90,31 +149,36 @@ export function toRgbImage(data: Uint8Array, info: { width: number; height: numb
 /** Round and clamp float pixels to bytes (identity for byte images). */
 export function toBytes(image: RgbImage): Uint8Array {
   if (image.data instanceof Uint8Array) return image.data;
-  const out = new Uint8Array(image.data.length);
-  for (let i = 0; i < out.length; i++) {
-    const v = image.data[i]!;
-    out[i] = v !== v ? 0 : v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
-  }
-  return out;
+  return roundToBytes(image.data, new Uint8Array(image.data.length)) as Uint8Array;
 }
 
 export interface SaveImageOptions {
-  /** JPEG/WebP quality, 1–100 (default 92). */
+  /** JPEG/WebP quality, an integer 1–100 (default {@link DEFAULT_QUALITY}). */
   quality?: number;
+  /** Checked after encoding, before the file is written: an aborted save writes nothing. */
+  signal?: AbortSignal;
 }
 
-/** Encode by the file's extension (.jpg/.jpeg, .png, .webp); writes to a temp file and renames, so a failure never leaves half a file. */
+export const DEFAULT_QUALITY = 92;
+
+/** Check a JPEG/WebP quality (an integer 1–100); `what` names the option in the error. */
+export function checkQuality(quality: number, what = 'quality'): number {
+  if (!(Number.isInteger(quality) && quality >= 1 && quality <= 100)) throw new RangeError(`${what} must be an integer from 1 to 100, got ${quality}`);
+  return quality;
+}
+
+/**
+ * Encode by the file's extension (.jpg/.jpeg, .png, .webp) and write atomically
+ * (`writeFileAtomic`: temp file, fsync, rename), so a failure or a kill never leaves half a
+ * file; temp files of killed processes are removed by `removeStaleTempFiles`.
+ */
 export async function saveImage(image: RgbImage, file: string, options: SaveImageOptions = {}): Promise<void> {
-  const buf = await encodeImage(image, formatFromPath(file), options);
-  await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    await fs.writeFile(tmp, buf);
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw new Error(`cannot write image ${file}: ${(e as Error).message}`);
-  }
+  const format = formatFromPath(file);
+  if (options.quality !== undefined) checkQuality(options.quality);
+  options.signal?.throwIfAborted();
+  const buf = await encodeImage(image, format, options);
+  options.signal?.throwIfAborted();
+  await writeFileAtomic(file, buf); // its errors name the file and say why
 }
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp';
@@ -127,15 +191,19 @@ export function formatFromPath(file: string): ImageFormat {
   throw new Error(`cannot tell the image format of ${file}: use .jpg, .png or .webp`);
 }
 
+/**
+ * Up to this many pixels JPEGs get optimised Huffman tables (a few % smaller files). The
+ * optimisation is a second pass over every DCT coefficient, which libjpeg keeps for the whole
+ * image — measured +285 MB for 8000×6000 (6 bytes a pixel) against ~10 MB streamed without it —
+ * so larger images are written in one streamed pass.
+ */
+export const JPEG_OPTIMISE_MAX_PIXELS = 16_000_000;
+
 export async function encodeImage(image: RgbImage, format: ImageFormat, options: SaveImageOptions = {}): Promise<Buffer> {
-  const quality = options.quality ?? 92;
+  const quality = checkQuality(options.quality ?? DEFAULT_QUALITY);
   const s = sharp(toBytes(image), { raw: { width: image.width, height: image.height, channels: 3 } });
-  if (format === 'jpeg') return s.jpeg({ quality }).toBuffer();
+  if (format === 'jpeg') return s.jpeg({ quality, optimiseCoding: image.width * image.height <= JPEG_OPTIMISE_MAX_PIXELS }).toBuffer();
   if (format === 'webp') return s.webp({ quality }).toBuffer();
   return s.png().toBuffer();
 }
 
-/** Convert to float32 on the 0–255 scale (copy). */
-export function toFloat(image: RgbImage): RgbImage {
-  return { ...image, data: Float32Array.from(image.data) };
-}

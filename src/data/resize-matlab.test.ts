@@ -2,12 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadImage } from './image.js';
 import { contributions, cubicKernel, imresizeBicubic, imresizeOutputSize } from './resize-matlab.js';
+import { sharedDataDir } from '../util/paths.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const dataRoot = process.env.PERCEPTUAL_DATA ? path.resolve(process.env.PERCEPTUAL_DATA) : path.resolve(repoRoot, '../shared/data');
+const dataRoot = sharedDataDir();
 const benchDir = path.join(dataRoot, 'sr-bench');
 const haveBench = fs.existsSync(benchDir);
 

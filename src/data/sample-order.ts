@@ -41,6 +41,13 @@ export class SampleOrder {
     return position.index + 1 >= this.size ? { epoch: position.epoch + 1, index: 0 } : { epoch: position.epoch, index: position.index + 1 };
   }
 
+  /** The position `n` elements further along the stream (n ≥ 0; epochs roll over). */
+  advance(position: LoaderPosition, n: number): LoaderPosition {
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`advance: n must be a non-negative integer, got ${n}`);
+    const index = position.index + n;
+    return { epoch: position.epoch + Math.floor(index / this.size), index: index % this.size };
+  }
+
   /** Index (into the sorted file list) of the sample at `position`. */
   fileIndex(position: LoaderPosition): number {
     return this.permutation(position.epoch)[position.index]!;

@@ -27,6 +27,8 @@ import { decodeFailure, type DecodeOptions } from './style-dataset.js';
 import { degrade, randomCrop, type DegradeMode } from './degrade.js';
 import { Rng } from './rng.js';
 import { WorkerPool, WorkerTaskError } from './worker-pool.js';
+import { SR_PATCH } from '../models/sr-net.js';
+import { STYLE_DATA_DEFAULTS } from './style-dataset.js';
 
 export type { LoaderPosition, LoaderStats } from './batch-loader.js';
 
@@ -66,6 +68,8 @@ export interface SrDatasetOptions extends DecodeOptions {
   /** Worker threads preparing pairs (default: available cores − 1, 1 to 4); 0 = on the main thread. */
   workers?: number;
   signal?: AbortSignal;
+  /** Data-parallel training: this rank's share of the stream (see BatchLoaderOptions.shard). */
+  shard?: { rank: number; worldSize: number };
 }
 
 export interface SrPair {
@@ -130,8 +134,8 @@ export class SrDataset {
     this.dir = options.dir;
     this.factor = options.factor;
     this.mode = options.mode ?? 'paper';
-    this.crop = options.crop ?? 288;
-    this.batchSize = options.batchSize ?? 4;
+    this.crop = options.crop ?? SR_PATCH;
+    this.batchSize = options.batchSize ?? STYLE_DATA_DEFAULTS.batchSize;
     this.seed = options.seed ?? 0;
     this.workers = options.workers ?? defaultWorkers();
     if (!Number.isInteger(this.workers) || this.workers < 0) throw new RangeError(`workers must be an integer ≥ 0, got ${this.workers}`);
@@ -165,6 +169,7 @@ export class SrDataset {
       prefetch: this.options.prefetch,
       onSkip: this.options.onSkip,
       signal: this.options.signal,
+      shard: this.options.shard,
       name: `super-resolution images in ${this.dir}`,
       decode: ({ file, seed }) => decode(file, seed),
     });

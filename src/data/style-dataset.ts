@@ -72,6 +72,8 @@ export interface StyleDatasetOptions extends DecodeOptions {
   /** Called once for each file that cannot be decoded (the file is then left out). */
   onSkip?: (file: string, reason: string) => void;
   signal?: AbortSignal;
+  /** Data-parallel training: this rank's share of the stream (see BatchLoaderOptions.shard). */
+  shard?: { rank: number; worldSize: number };
 }
 
 export interface StyleBatch {
@@ -83,6 +85,9 @@ export interface StyleBatch {
   position: LoaderPosition;
 }
 
+/** The paper's training data (§4.1): 256×256 images, batches of 4; 8 validation images. The training options (src/train/options.ts) use these. */
+export const STYLE_DATA_DEFAULTS = { imageSize: 256, batchSize: 4, validationCount: 8 } as const;
+
 export class StyleDataset {
   readonly dir: string;
   readonly size: number;
@@ -93,8 +98,8 @@ export class StyleDataset {
 
   constructor(private readonly options: StyleDatasetOptions) {
     this.dir = options.dir;
-    this.size = options.size ?? 256;
-    this.batchSize = options.batchSize ?? 4;
+    this.size = options.size ?? STYLE_DATA_DEFAULTS.imageSize;
+    this.batchSize = options.batchSize ?? STYLE_DATA_DEFAULTS.batchSize;
     this.seed = options.seed ?? 0;
     if (!Number.isInteger(this.size) || this.size < 1) throw new RangeError(`size must be a positive integer, got ${this.size}`);
   }
@@ -112,6 +117,7 @@ export class StyleDataset {
       prefetch: this.options.prefetch,
       onSkip: this.options.onSkip,
       signal: this.options.signal,
+      shard: this.options.shard,
       name: `style images in ${this.dir}`,
       decode: ({ file }) => decodeSquare(file, size, this.options),
     });
@@ -171,8 +177,8 @@ export class ValidationSet {
   private constructor(readonly images: RgbImage[], readonly files: string[], readonly size: number) {}
 
   static async load(options: ValidationSetOptions): Promise<ValidationSet> {
-    const count = options.count ?? 8;
-    const size = options.size ?? 256;
+    const count = options.count ?? STYLE_DATA_DEFAULTS.validationCount;
+    const size = options.size ?? STYLE_DATA_DEFAULTS.imageSize;
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`count must be a positive integer, got ${count}`);
     const all = await listImages(options.dir, { signal: options.signal });
     const images: RgbImage[] = [];

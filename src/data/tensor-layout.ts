@@ -95,3 +95,17 @@ export function unpackBatch(data: Float32Array, shape: readonly number[]): RgbIm
   for (let i = 0; i < n; i++) out.push(chwToHwc(data, h, w, i * 3 * h * w));
   return out;
 }
+
+/**
+ * Float pixels (0–255 scale) → bytes: rounded half up, clamped to 0–255, NaN → 0. The one
+ * rounding rule of the project (`toBytes`, the inference core's 8-bit outputs, RGBA for canvases).
+ * Writes `src` into `dst` from element `offset`; returns `dst`.
+ */
+export function roundToBytes(src: ArrayLike<number>, dst: Uint8Array | Uint8ClampedArray = new Uint8Array(src.length), offset = 0): Uint8Array | Uint8ClampedArray {
+  if (offset < 0 || offset + src.length > dst.length) throw new RangeError(`writing ${src.length} bytes at ${offset} overflows a buffer of ${dst.length}`);
+  for (let i = 0; i < src.length; i++) {
+    const v = src[i]!;
+    dst[offset + i] = v !== v ? 0 : v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
+  }
+  return dst;
+}

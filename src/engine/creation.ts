@@ -61,14 +61,12 @@ export function arange(start: number, end: number, step = 1, o: CreationOptions 
 export function zerosLike(t: Tensor): Tensor {
   return runOp('zeros_like', [t]);
 }
-export function onesLike(t: Tensor): Tensor {
-  return runOp('ones_like', [t]);
-}
 export function randnLike(t: Tensor): Tensor {
   return runOp('randn_like', [t]);
 }
 
 /** Seed libtorch's global generator (rand, randn, dropout-free init). */
 export function manualSeed(seed: number): void {
+  if (!Number.isSafeInteger(seed)) throw new RangeError(`manualSeed: the seed must be an integer, got ${String(seed)}`);
   native().manualSeed(seed);
 }

@@ -8,3 +8,5 @@ export { Adam, LBFGS } from './optim.js';
 export type { AdamOptions, AdamParamState, LBFGSOptions } from './optim.js';
 export { tidy, keep, dispose, scopeDepth } from './scope.js';
 export { EngineNotInstalledError, engineAvailable, defaultThreads } from './native.js';
+export { ProcessGroup, DistributedError, distributedInfo, DEFAULT_DISTRIBUTED_TIMEOUT_MS, DEFAULT_BUCKET_BYTES } from './distributed.js';
+export type { ProcessGroupOptions, ReduceOp } from './distributed.js';

@@ -3,10 +3,11 @@
  * the engine (ONNX inference, image tools) work on machines without libtorch.
  */
 import { createRequire } from 'node:module';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../util/paths.js';
+import { cpuFeatures, type CpuFeatures } from './cpu.js';
 
 /** The raw addon surface; only src/engine/ talks to it. */
 export interface NativeTensor {
@@ -48,6 +49,8 @@ export interface NativeEngineInfo {
   mkldnn: boolean;
   openmp: boolean;
   parallelInfo: string;
+  /** Whether bf16 work may use oneDNN (setOneDnnBf16). */
+  oneDnnBf16: boolean;
 }
 
 export interface NativeAddon {
@@ -60,6 +63,8 @@ export interface NativeAddon {
   setGradEnabled(enabled: boolean): boolean;
   isGradEnabled(): boolean;
   setAutocast(device: 'cpu' | 'cuda', enabled: boolean, dtype?: string): boolean;
+  /** Whether libtorch may run bf16 work through oneDNN (see cpu.ts); → the previous value. */
+  setOneDnnBf16(allowed: boolean): boolean;
   info(): NativeEngineInfo;
   Tensor: new () => NativeTensor;
   Adam: new (params: NativeTensor[], options: object) => NativeAdam;
@@ -80,9 +85,8 @@ export class EngineNotInstalledError extends Error {
   }
 }
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-/** The package root, from src/engine or dist/engine. */
-export const packageRoot = path.resolve(here, '..', '..');
+/** The package root (computed once, in util/paths). */
+export { packageRoot };
 /** The built addon; PERCEPTUAL_ADDON points elsewhere (another build, or a missing file to test the fallback). */
 export const addonPath = process.env.PERCEPTUAL_ADDON ?? path.join(packageRoot, 'native', 'build', 'Release', 'perceptual_native.node');
 
@@ -92,22 +96,14 @@ let loadError: Error | undefined;
 /**
  * OpenBLAS 0.3.21 (Debian 12) misdetects some AVX-512 CPUs as "Prescott" and runs sgemm ~4×
  * slow (libtorch uses it for bmm/matmul, i.e. Gram matrices). Before the library is loaded,
- * point it at the best kernel family the CPU really has — but never override a value the
- * environment already sets, and fall back to nothing on CPUs we don't recognise.
+ * point it at the best kernel family the CPU really has — as capped by libtorch's and oneDNN's
+ * switches (cpu.ts), so that they emulate an AVX2-only CPU throughout — but never override a
+ * value the environment already sets, and fall back to nothing on CPUs we don't recognise.
  */
-function chooseOpenBlasCoreType(): void {
+function chooseOpenBlasCoreType(cpu: CpuFeatures): void {
   if (process.env.OPENBLAS_CORETYPE !== undefined || process.platform !== 'linux') return;
-  let flags: Set<string>;
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
-    if (!line) return;
-    flags = new Set(line.split(':')[1]!.trim().split(/\s+/));
-  } catch {
-    return;
-  }
-  const avx512 = ['avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512cd'].every((f) => flags.has(f));
-  if (avx512) process.env.OPENBLAS_CORETYPE = 'SKYLAKEX';
-  else if (flags.has('avx2') && flags.has('fma')) process.env.OPENBLAS_CORETYPE = 'HASWELL';
+  if (cpu.avx512 && cpu.flags.has('avx512cd')) process.env.OPENBLAS_CORETYPE = 'SKYLAKEX';
+  else if (cpu.avx2) process.env.OPENBLAS_CORETYPE = 'HASWELL';
 }
 
 /** Default intra-op threads: PERCEPTUAL_THREADS, else the cores this process may use. */
@@ -125,7 +121,8 @@ export function native(): NativeAddon {
     loadError = new EngineNotInstalledError(`${path.relative(process.cwd(), addonPath) || addonPath} was not built`);
     throw loadError;
   }
-  chooseOpenBlasCoreType();
+  const cpu = cpuFeatures();
+  chooseOpenBlasCoreType(cpu);
   try {
     const require = createRequire(import.meta.url);
     addon = require(addonPath) as NativeAddon;
@@ -135,6 +132,7 @@ export function native(): NativeAddon {
   }
   // Debian's libtorch starts with one thread; use the machine (measured 1.36× faster on 2 cores).
   addon.setNumThreads(defaultThreads());
+  addon.setOneDnnBf16(cpu.oneDnnBf16);
   return addon;
 }
 

@@ -1,5 +1,5 @@
 /** Engine-wide settings: threads, gradient mode, autocast (mixed precision), devices. */
-import { readFileSync } from 'node:fs';
+import { cpuFeatures } from './cpu.js';
 import { native, type NativeEngineInfo } from './native.js';
 import type { DType } from './tensor.js';
 
@@ -70,18 +70,14 @@ export function resolveDevice(device: string | undefined): 'cpu' | 'cuda' | `cud
 }
 
 /**
- * Whether this CPU runs bfloat16 convolutions natively (AVX512-BF16 or AMX-BF16). Without it,
- * oneDNN emulates bf16 and autocast is slower than float32.
+ * Whether this CPU runs bfloat16 convolutions natively (AVX512-BF16 or AMX-BF16), honouring
+ * libtorch's and oneDNN's switches (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA: see cpu.ts).
+ * Without it, bf16 is emulated: slower than float32 and less accurate.
+ * PERCEPTUAL_PRECISION=float32 also answers false (nothing should choose bf16 then).
  */
 export function cpuHasFastBf16(): boolean {
   if (process.env.PERCEPTUAL_PRECISION === 'float32') return false;
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
-    const flags = new Set((line ?? '').split(':')[1]?.trim().split(/\s+/) ?? []);
-    return flags.has('avx512_bf16') || flags.has('amx_bf16');
-  } catch {
-    return false;
-  }
+  return cpuFeatures().nativeBf16;
 }
 
 /** The precision to use when the user did not choose: bf16 where the CPU supports it well. */

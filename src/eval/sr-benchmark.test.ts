@@ -3,12 +3,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { bicubicUpscale, bicubicUpscaler, evaluateSr, srSetDir, type SrEvaluation } from './sr-benchmark.js';
 import { PAPER_SR_X4, renderSrTable, rowFromEvaluations } from './paper-table.js';
+import { sharedDataDir } from '../util/paths.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const dataRoot = process.env.PERCEPTUAL_DATA ? path.resolve(process.env.PERCEPTUAL_DATA) : path.resolve(repoRoot, '../shared/data');
+const dataRoot = sharedDataDir();
 const benchDir = path.join(dataRoot, 'sr-bench');
 const haveBench = fs.existsSync(benchDir);
 const skipMsg = `sr-bench data not found at ${benchDir} (set PERCEPTUAL_DATA)`;

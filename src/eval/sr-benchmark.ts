@@ -9,12 +9,12 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { loadImage, type RgbImage } from '../data/image.js';
 import { imresizeBicubic } from '../data/resize-matlab.js';
 import { degrade, modcrop } from '../data/degrade.js';
-import { psnr, ssim, type MetricImage } from './metrics.js';
+import { psnr, ssim, type MetricImage } from '../metrics/metrics.js';
+import { sharedDataDir as sharedData } from '../util/paths.js';
 
 export type SrBenchSet = 'Set5' | 'Set14' | 'BSD100';
 export const SR_BENCH_SETS: readonly SrBenchSet[] = ['Set5', 'Set14', 'BSD100'];
@@ -90,13 +90,9 @@ function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
 }
 
 /** `<repo>` for both `src/eval/x.ts` and `dist/eval/x.js`. */
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Where shared data lives: $PERCEPTUAL_DATA if set, else `<repo>/../shared/data`. */
-export function defaultDataRoot(): string {
-  const env = process.env.PERCEPTUAL_DATA;
-  return env && env.trim() ? path.resolve(env) : path.resolve(REPO_ROOT, '../shared/data');
-}
+/** Where shared data lives: $PERCEPTUAL_DATA if set, else `<repo>/../shared/data` (util/paths). */
+export const defaultDataRoot = sharedData;
 
 /** The folder of a named set (`<dataRoot>/sr-bench/<set>`) or the given folder itself. */
 export function srSetDir(set: string, dataRoot = defaultDataRoot()): string {

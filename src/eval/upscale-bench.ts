@@ -13,9 +13,10 @@
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { psnr } from './metrics.js';
+import { psnr } from '../metrics/metrics.js';
 import { MIN_BF16_PSNR_DB } from '../infer/runtime-choice.js';
-import { gb, pythonTorchVersion, readF32, runNodeRow, runPythonRow, secs } from './speed-bench.js';
+import { pythonTorchVersion, readF32, runNodeRow, runPythonRow } from './speed-bench-processes.js';
+import { gb, secs } from './speed-bench-markdown.js';
 import type { RowResult } from './speed-bench-row.js';
 
 export interface UpscaleBenchOptions {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { manualSeed } from '../engine/index.js';
 import { buildStyleNet } from '../models/transformer-net.js';
 import { InstanceNorm2d } from '../nn/layers/instance-norm2d.js';
-import { psnr } from '../eval/metrics.js';
+import { psnr } from '../metrics/metrics.js';
 import { EngineStyleModel } from './engine-model.js';
 import type { RgbImage } from '../data/image.js';
 
@@ -45,5 +45,18 @@ test('tiled and untiled engine stylisation agree with shared instance-norm stati
   const q = psnr(whole, perTile, { yChannel: false });
   assert.ok(q < p - 3, `per-tile statistics PSNR ${q.toFixed(2)} dB should be well below shared ${p.toFixed(2)} dB`);
   for (const [, n] of m.net.namedModules()) if (n instanceof InstanceNorm2d) assert.equal(n.statsMode, 'input');
+  m.dispose();
+});
+
+test('two concurrent tiled stylisations on one model do not interfere (statistics are per call)', async () => {
+  const m = model();
+  const a = photoLike(160, 120);
+  const b = photoLike(120, 160); // other content, so other instance-norm statistics
+  const soloA = await m.stylize(a, { tileSize: 64, overlap: 24 });
+  const soloB = await m.stylize(b, { tileSize: 64, overlap: 24 });
+  // Interleaved: both calls are between tiles at the same time (each tile run yields).
+  const [bothA, bothB] = await Promise.all([m.stylize(a, { tileSize: 64, overlap: 24 }), m.stylize(b, { tileSize: 64, overlap: 24 })]);
+  assert.deepEqual(Array.from(bothA.data), Array.from(soloA.data));
+  assert.deepEqual(Array.from(bothB.data), Array.from(soloB.data));
   m.dispose();
 });

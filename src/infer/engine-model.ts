@@ -5,10 +5,9 @@
  * whole image (downscaled when large) — so tiles normalise identically and no seams appear.
  */
 import { tensor, tidy, noGrad, autocast, defaultPrecision, resolveDevice, type Precision } from '../engine/index.js';
-import { InstanceNorm2d } from '../nn/layers/instance-norm2d.js';
-import { modelFromConfig } from '../models/index.js';
+import { InstanceNorm2d, InstanceNormStats, withInstanceNormStats } from '../nn/layers/instance-norm2d.js';
+import { loadNetwork } from '../models/model-folder.js';
 import type { TransformerNet } from '../models/transformer-net.js';
-import { readSafetensorsHeader } from '../nn/safetensors.js';
 import { hwcToChw } from '../data/tensor-layout.js';
 import { resizeLongerSide } from '../data/tensor-image.js';
 import type { RgbImage } from '../data/image.js';
@@ -28,12 +27,15 @@ export class EngineStyleModel extends StyleModelCore {
   private readonly norms: InstanceNorm2d[];
   private readonly statsSide: number;
   private readonly maxUntiled: number;
+  private readonly coreOptions: StyleModelCoreOptions;
 
   constructor(readonly net: TransformerNet, options: EngineModelOptions = {}) {
     const device = resolveDevice(options.device);
     const precision = options.precision ?? defaultPrecision(device);
     const channelsLast = precision === 'bf16';
-    super((input, dims) => Promise.resolve(runNet(net, input, dims, precision, channelsLast)), { scale: net.scale, ...options });
+    const coreOptions = { scale: net.scale, ...options };
+    super((input, dims) => Promise.resolve(runNet(net, input, dims, precision, channelsLast)), coreOptions);
+    this.coreOptions = coreOptions;
     this.precision = precision;
     net.eval();
     if (device !== 'cpu') net.toDevice(device);
@@ -43,21 +45,17 @@ export class EngineStyleModel extends StyleModelCore {
     this.maxUntiled = options.maxUntiledPixels ?? DEFAULT_MAX_UNTILED_PIXELS;
   }
 
-  /** Load `weights.safetensors` whose metadata holds the network config (as train-style writes it). */
+  /** Load `weights.safetensors` whose metadata holds the network config (as the training driver writes it); non-finite weights are refused. */
   static async load(file: string, options: EngineModelOptions = {}): Promise<EngineStyleModel> {
-    const header = await readSafetensorsHeader(file);
-    if (!header.metadata.config) throw new Error(`${file}: no network config in its metadata; it is not a model written by perceptual (export the network with its config)`);
-    const net = modelFromConfig(JSON.parse(header.metadata.config));
-    await net.loadSafetensors(file);
-    return new EngineStyleModel(net, options);
+    return new EngineStyleModel(await loadNetwork(file), options);
   }
 
   override async stylize(image: RgbImage, options: StylizeOptions = {}): Promise<RgbImage> {
-    return this.withSharedStats(image, options.tileSize, () => super.stylize(image, options));
+    return this.withSharedStats(image, options.tileSize, (core) => (core ? core.stylize(image, options) : super.stylize(image, options)));
   }
 
   override async upscale(image: RgbImage, options: UpscaleOptions = {}): Promise<RgbImage> {
-    return this.withSharedStats(image, options.tileSize, () => super.upscale(image, options));
+    return this.withSharedStats(image, options.tileSize, (core) => (core ? core.upscale(image, options) : super.upscale(image, options)));
   }
 
   private willTile(image: RgbImage, tileSize: number | undefined): boolean {
@@ -67,16 +65,25 @@ export class EngineStyleModel extends StyleModelCore {
     return image.width * image.height * s * s > this.maxUntiled;
   }
 
-  private async withSharedStats<T>(image: RgbImage, tileSize: number | undefined, fn: () => Promise<T>): Promise<T> {
-    if (this.norms.length === 0 || !this.willTile(image, tileSize)) return fn();
+  /**
+   * Run `fn` with a core whose network runs see this call's own instance-norm statistics (or
+   * with none when the image is not tiled or the network has no instance norm),
+   * recorded once on the whole image: nothing is stored on the network, so concurrent calls on
+   * one model do not interfere (each forward pass is synchronous; the statistics are passed in).
+   */
+  private async withSharedStats<T>(image: RgbImage, tileSize: number | undefined, fn: (core: StyleModelCore | undefined) => Promise<T>): Promise<T> {
+    if (this.norms.length === 0 || !this.willTile(image, tileSize)) return fn(undefined);
     const small = Math.max(image.width, image.height) > this.statsSide ? await resizeLongerSide(image, this.statsSide) : image;
-    for (const n of this.norms) n.statsMode = 'record';
+    const stats = new InstanceNormStats();
     try {
-      await runNet(this.net, hwcToChw(small), [1, 3, small.height, small.width], this.precision, this.precision === 'bf16');
-      for (const n of this.norms) n.statsMode = 'shared';
-      return await fn();
+      withInstanceNormStats('record', stats, () => runNet(this.net, hwcToChw(small), [1, 3, small.height, small.width], this.precision, this.precision === 'bf16'));
+      const core = new StyleModelCore(
+        (input, dims) => Promise.resolve(withInstanceNormStats('shared', stats, () => runNet(this.net, input, dims, this.precision, this.precision === 'bf16'))),
+        this.coreOptions,
+      );
+      return await fn(core);
     } finally {
-      for (const n of this.norms) n.clearSharedStats();
+      stats.dispose();
     }
   }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RgbImage } from '../data/image.js';
+import { toBytes, type RgbImage } from '../data/image.js';
 import { matchHistogram } from './histogram-match.js';
 
 function noise(w: number, h: number, seed: number, max = 256): Uint8Array {
@@ -63,4 +63,21 @@ test('bad input is refused clearly', () => {
   assert.throws(() => matchHistogram({ ...ok, data: new Uint8Array(4) }, ok), /source must be an RGB image/);
   assert.throws(() => matchHistogram(ok, { ...ok, width: 0, height: 0, data: new Uint8Array(0) }), /reference is empty/);
   assert.throws(() => matchHistogram({ ...ok, data: Float32Array.from([NaN, 0, 0]) }, ok), /NaN/);
+});
+
+test("outputType 'uint8': the float result rounded as toBytes rounds it", () => {
+  const w = 37, h = 23;
+  const src = new Uint8Array(w * h * 3), ref = new Uint8Array(w * h * 3);
+  for (let i = 0; i < src.length; i++) {
+    src[i] = (i * 37) % 251;
+    ref[i] = 40 + ((i * 13) % 97);
+  }
+  const a = { data: src, width: w, height: h, channels: 3 as const };
+  const b = { data: ref, width: w, height: h, channels: 3 as const };
+  const f = matchHistogram(a, b);
+  const u = matchHistogram(a, b, { outputType: 'uint8' });
+  assert.ok(u.data instanceof Uint8Array && f.data instanceof Float32Array);
+  assert.deepEqual(Array.from(u.data), Array.from(toBytes(f)));
+  assert.ok(Array.from(f.data).some((v) => !Number.isInteger(v)), 'the float result has fractions, so rounding is exercised');
+  assert.throws(() => matchHistogram(a, b, { outputType: 'x' as never }), /outputType must be 'float32' or 'uint8', got "x"/);
 });

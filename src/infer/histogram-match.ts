@@ -14,6 +14,7 @@
  * strictly increasing remapping of the reference is undone exactly.
  */
 import type { RgbImage } from '../data/image.js';
+import { roundToBytes } from '../data/tensor-layout.js';
 
 interface Distribution {
   /** Sorted distinct values. */
@@ -85,19 +86,31 @@ function checkRgb(img: RgbImage, what: string): void {
   if (img.data.length === 0) throw new Error(`matchHistogram: the ${what} is empty`);
 }
 
+export interface MatchHistogramOptions {
+  /**
+   * 'float32' (default): the mapped values, not rounded. 'uint8': rounded as `toBytes` does,
+   * written straight into bytes (no float copy of a large output).
+   */
+  outputType?: 'float32' | 'uint8';
+}
+
 /**
  * Remap each RGB channel of `source` so its histogram matches `reference`'s. Returns float32
- * pixels (values taken from the reference's range; not rounded).
+ * pixels (values taken from the reference's range; not rounded) unless `outputType: 'uint8'`.
  */
-export function matchHistogram(source: RgbImage, reference: RgbImage): RgbImage {
+export function matchHistogram(source: RgbImage, reference: RgbImage, options: MatchHistogramOptions = {}): RgbImage {
   checkRgb(source, 'source');
   checkRgb(reference, 'reference');
-  const out = new Float32Array(source.data.length);
+  const type = options.outputType ?? 'float32';
+  if (type !== 'float32' && type !== 'uint8') throw new RangeError(`matchHistogram: outputType must be 'float32' or 'uint8', got ${JSON.stringify(type)}`);
+  const out = type === 'uint8' ? new Uint8Array(source.data.length) : new Float32Array(source.data.length);
   for (let c = 0; c < 3; c++) {
     const s = channelDistribution(source.data, c, 3);
     const r = channelDistribution(reference.data, c, 3);
     const mapped = interpIncreasing(s.quantiles, r.quantiles, r.values);
     const sv = s.values;
+    // The float32 values the float output holds, rounded for bytes.
+    const table = type === 'float32' ? mapped : roundToBytes(Float32Array.from(mapped));
     for (let i = c; i < source.data.length; i += 3) {
       const v = source.data[i]!;
       // Binary search v in the sorted distinct values (always present).
@@ -107,7 +120,7 @@ export function matchHistogram(source: RgbImage, reference: RgbImage): RgbImage 
         if (sv[mid]! < v) lo = mid + 1;
         else hi = mid;
       }
-      out[i] = mapped[lo]!;
+      out[i] = table[lo]!;
     }
   }
   return { data: out, width: source.width, height: source.height, channels: 3 };

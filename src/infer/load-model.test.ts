@@ -4,13 +4,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { manualSeed } from '../engine/index.js';
 import { buildStyleNet } from '../models/transformer-net.js';
-import { exportOnnx } from '../runtime/onnx/export.js';
+import { exportOnnx } from '../export/export.js';
 import { loadModel, loadStyleModel } from './load-model.js';
+import { MIN_BF16_PSNR_DB, type CacheEntry } from './runtime-choice.js';
 import type { RgbImage } from '../data/image.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'perceptual-load-model-'));
@@ -29,7 +30,16 @@ const image = (w: number, h: number): RgbImage => ({ data: Uint8Array.from({ len
 test('a tiled instance-norm model runs on the engine; forced runtimes are honoured', async () => {
   const m = await loadStyleModel(folder);
   await m.stylize(image(40, 30), { tileSize: 0 });
-  assert.ok(['onnx', 'engine'].includes(m.runtime), m.reason);
+  // Untiled, the runtime is the one the probe measured fastest at this size bucket (≤256²) and
+  // cached: read the cache file and check both the choice and that it is the fastest eligible.
+  const cache = JSON.parse(readFileSync(path.join(dir, 'cache', 'perceptual', 'runtime-choice.json'), 'utf8')) as { entries: Record<string, CacheEntry> };
+  const entries = Object.entries(cache.entries).filter(([k]) => k.endsWith('| 256'));
+  assert.equal(entries.length, 1, Object.keys(cache.entries).join('; '));
+  const entry = entries[0]![1];
+  assert.deepEqual([m.runtime, m.precision], [entry.runtime, entry.precision], m.reason);
+  const eligible = entry.timings.filter((t) => t.precision !== 'bf16' || (entry.bf16PsnrDb ?? 0) >= MIN_BF16_PSNR_DB);
+  const fastest = eligible.reduce((a, b) => (b.ms < a.ms ? b : a));
+  assert.deepEqual([entry.runtime, entry.precision], [fastest.runtime, fastest.precision]);
   const tiled = await m.stylize(image(80, 60), { tileSize: 32, overlap: 8 });
   assert.equal(m.runtime, 'engine');
   assert.match(m.reason, /shares normalisation statistics/);

@@ -4,11 +4,15 @@
  * model.onnx and/or weights.safetensors), an .onnx file or a .safetensors file. The runtime —
  * onnxruntime or the libtorch engine — is chosen per model file and machine, or forced.
  */
-import { existsSync, promises as fs, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { packageRoot, engineAvailable } from '../engine/native.js';
+import { engineAvailable } from '../engine/native.js';
+import { shippedModelsDir } from '../util/paths.js';
 import { defaultPrecision, type Precision } from '../engine/runtime.js';
-import { listModels, type ModelCard } from './node/catalogue.js';
+import { show } from '../engine/check.js';
+import { listModels } from './node/catalogue.js';
+import { readModelFolder, readNetworkConfig, parseCard, MODEL_FILES, type ModelCard, type ModelFiles } from '../models/model-folder.js';
+import type { TransformerNetConfig } from '../models/transformer-net.js';
 import { NodeStyleModel } from './node/node-style-model.js';
 import { EngineStyleModel } from './engine-model.js';
 import { DEFAULT_MAX_UNTILED_PIXELS, type StyleModelCore, type StylizeOptions, type UpscaleOptions } from './core/index.js';
@@ -19,7 +23,7 @@ export type RuntimeName = 'onnx' | 'engine';
 
 export interface LoadModelOptions {
   /** 'auto' (default): per file and machine; or force one. */
-  runtime?: 'auto' | RuntimeName;
+  runtime?: (typeof RUNTIMES)[number];
   device?: string;
   precision?: Precision;
   /** Folder of shipped models (default: the package's models/). */
@@ -40,16 +44,12 @@ export interface LoadedModel {
   dispose(): Promise<void>;
 }
 
-export interface ModelFiles {
-  folder?: string;
-  onnx?: string;
-  weights?: string;
-}
+export type { ModelFiles };
 
-export const defaultModelsDir = (): string => path.join(packageRoot, 'models');
+export const defaultModelsDir = shippedModelsDir;
 
 /** Find the files of a model given by name or path; errors say what is available. */
-export async function resolveModel(nameOrPath: string, modelsDir = defaultModelsDir()): Promise<{ files: ModelFiles; card: ModelCard }> {
+export async function resolveModel(nameOrPath: string, modelsDir = defaultModelsDir()): Promise<{ files: ModelFiles; card: ModelCard; network?: TransformerNetConfig }> {
   let target = nameOrPath;
   if (!existsSync(target)) {
     const shipped = path.join(modelsDir, nameOrPath);
@@ -60,22 +60,18 @@ export async function resolveModel(nameOrPath: string, modelsDir = defaultModels
       throw new Error(`no model '${nameOrPath}': not a file or folder, and not a shipped model (available: ${names})`);
     }
   }
-  const files: ModelFiles = {};
-  let card: Partial<ModelCard> = {};
   if (statSync(target).isDirectory()) {
-    files.folder = target;
-    const entries = await fs.readdir(target);
-    if (entries.includes('card.json')) card = JSON.parse(await fs.readFile(path.join(target, 'card.json'), 'utf8')) as ModelCard;
-    const onnx = entries.includes('model.onnx') ? 'model.onnx' : entries.find((e) => e.endsWith('.onnx'));
-    if (onnx) files.onnx = path.join(target, onnx);
-    const weights = entries.includes('weights.safetensors') ? 'weights.safetensors' : entries.find((e) => e.endsWith('.safetensors'));
-    if (weights) files.weights = path.join(target, weights);
-    if (!files.onnx && !files.weights) throw new Error(`${target}: no model.onnx or weights.safetensors in this folder`);
-  } else if (target.endsWith('.onnx')) files.onnx = target;
+    const folder = await readModelFolder(target);
+    if (!folder.files.onnx && !folder.files.weights) throw new Error(`${target}: no ${MODEL_FILES.onnx} or ${MODEL_FILES.weights} in this folder`);
+    return { files: folder.files, card: folder.card, network: folder.network };
+  }
+  const files: ModelFiles = {};
+  if (target.endsWith('.onnx')) files.onnx = target;
   else if (target.endsWith('.safetensors')) files.weights = target;
   else throw new Error(`${target}: not a model (expected a model folder, an .onnx or a .safetensors file)`);
-  const name = card.name ?? path.basename(files.folder ?? target).replace(/\.(onnx|safetensors)$/, '');
-  return { files, card: { task: 'style', title: name, ...card, name } as ModelCard };
+  const network = files.weights ? await readNetworkConfig(files.weights) : undefined;
+  const name = path.basename(target).replace(/\.(onnx|safetensors)$/, '');
+  return { files, card: parseCard({ task: network?.kind ?? 'style', scale: network?.factor }, target, name, network), network };
 }
 
 async function onnxruntimeAvailable(): Promise<boolean> {
@@ -105,6 +101,7 @@ interface Choice {
  */
 class AdaptiveModel {
   private readonly runners = new Map<string, Promise<Runner>>();
+  private disposed = false;
   private last: Choice;
 
   constructor(
@@ -112,6 +109,7 @@ class AdaptiveModel {
     readonly files: ModelFiles,
     private readonly o: LoadModelOptions,
     first: Choice,
+    private readonly network?: TransformerNetConfig,
   ) {
     this.last = first;
   }
@@ -128,18 +126,26 @@ class AdaptiveModel {
     return this.last.reason;
   }
   get scale(): number | undefined {
-    return typeof this.card.scale === 'number' ? this.card.scale : undefined;
+    return this.card.kind === 'sr' ? this.card.scale : undefined;
   }
 
   async stylize(image: RgbImage, options: StylizeOptions = {}): Promise<RgbImage> {
+    this.checkLive('stylize');
     return (await this.runnerFor(image, options.tileSize)).stylize(image, options);
   }
 
   async upscale(image: RgbImage, options: UpscaleOptions = {}): Promise<RgbImage> {
+    this.checkLive('upscale');
     return (await this.runnerFor(image, options.tileSize)).upscale(image, options);
   }
 
+  /** Use after dispose() is an error, not a silent reload of the model. */
+  private checkLive(what: string): void {
+    if (this.disposed) throw new Error(`${what}: model '${this.card.name}' was disposed`);
+  }
+
   async dispose(): Promise<void> {
+    this.disposed = true;
     const all = [...this.runners.values()];
     this.runners.clear();
     for (const r of all) await (await r.catch(() => undefined))?.dispose();
@@ -161,7 +167,7 @@ class AdaptiveModel {
 
   private async runnerFor(image: RgbImage, tileSize: number | undefined): Promise<Runner> {
     let choice = await this.choose(image);
-    const instanceNorm = (this.card.network as { norm?: string } | undefined)?.norm === 'instance';
+    const instanceNorm = this.network?.norm === 'instance';
     if (choice.runtime === 'onnx' && instanceNorm && this.files.weights && this.o.runtime !== 'onnx' && engineAvailable() && this.willTile(image, tileSize)) {
       choice = { runtime: 'engine', precision: this.o.precision ?? defaultPrecision(this.o.device), reason: 'tiled instance-norm network: the engine shares normalisation statistics across tiles' };
     }
@@ -199,12 +205,12 @@ async function initialChoice(files: ModelFiles, o: LoadModelOptions): Promise<Ch
   const want = o.runtime ?? 'auto';
   const enginePrecision = o.precision ?? defaultPrecision(o.device);
   if (want === 'onnx') {
-    if (!files.onnx) throw new Error('--runtime onnx: this model has no .onnx file (export it with `perceptual export`)');
+    if (!files.onnx) throw new Error("runtime 'onnx': this model has no .onnx file (export it with `perceptual export`)");
     return { runtime: 'onnx', precision: 'float32', reason: 'forced' };
   }
   if (want === 'engine') {
-    if (!files.weights) throw new Error('--runtime engine: this model has no weights.safetensors');
-    if (!engineAvailable()) throw new Error('--runtime engine: the libtorch engine is not installed (see `perceptual doctor`)');
+    if (!files.weights) throw new Error("runtime 'engine': this model has no weights.safetensors");
+    if (!engineAvailable()) throw new Error("runtime 'engine': the libtorch engine is not installed (see `perceptual doctor`)");
     return { runtime: 'engine', precision: enginePrecision, reason: 'forced' };
   }
   if (files.onnx && (await onnxruntimeAvailable())) return { runtime: 'onnx', precision: 'float32', reason: 'default' };
@@ -213,9 +219,31 @@ async function initialChoice(files: ModelFiles, o: LoadModelOptions): Promise<Ch
   throw new Error('this model has only weights.safetensors, which need the libtorch engine (see `perceptual doctor`)');
 }
 
+/** The runtimes `runtime` accepts and the precisions `precision` accepts, declared once. */
+export const RUNTIMES = ['auto', 'onnx', 'engine'] as const;
+export const PRECISIONS = ['float32', 'bf16'] as const;
+
+/** Options of loadModel: wrong values throw (naming the option) instead of falling back to a default. */
+export function checkLoadModelOptions(o: unknown): LoadModelOptions {
+  if (o === undefined) return {};
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new TypeError(`loadModel: options must be an object, got ${show(o)}`);
+  const v = o as Record<string, unknown>;
+  const oneOf = (key: string, allowed: readonly string[]) => {
+    if (v[key] !== undefined && !allowed.includes(v[key] as string)) throw new RangeError(`loadModel: option ${key} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${show(v[key])}`);
+  };
+  oneOf('runtime', RUNTIMES);
+  oneOf('precision', PRECISIONS);
+  for (const key of ['device', 'modelsDir']) {
+    if (v[key] !== undefined && (typeof v[key] !== 'string' || v[key] === '')) throw new TypeError(`loadModel: option ${key} must be a non-empty string, got ${show(v[key])}`);
+  }
+  return o as LoadModelOptions;
+}
+
 export async function loadModel(nameOrPath: string, o: LoadModelOptions = {}): Promise<LoadedModel> {
-  const { files, card } = await resolveModel(nameOrPath, o.modelsDir);
-  const model = new AdaptiveModel(card, files, o, await initialChoice(files, o));
+  if (typeof nameOrPath !== 'string' || nameOrPath === '') throw new TypeError(`loadModel: the model must be a name or a path, got ${show(nameOrPath)}`);
+  checkLoadModelOptions(o);
+  const { files, card, network } = await resolveModel(nameOrPath, o.modelsDir);
+  const model = new AdaptiveModel(card, files, o, await initialChoice(files, o), network);
   // Load the starting runtime now, so a broken model file fails here and not on the first image.
   await model.preload().catch(async (e) => {
     await model.dispose();

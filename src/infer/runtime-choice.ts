@@ -14,14 +14,15 @@
  * PSNR ≥ 40 dB of the engine's float32 output on a deterministic input (measured in the probe).
  * Without the engine there is nothing to choose: onnxruntime.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cpuHasFastBf16, defaultThreads, engineAvailable, type Precision } from '../engine/index.js';
-import { readSafetensorsHeader } from '../nn/safetensors.js';
+import { cpuFeatures } from '../engine/cpu.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { readNetworkConfig, MODEL_FILES, type ModelCard, type ModelFiles } from '../models/model-folder.js';
 import type { RgbImage } from '../data/image.js';
-import { psnr } from '../eval/metrics.js';
+import { psnr } from '../metrics/metrics.js';
 import type { StyleModelCore } from './core/index.js';
 
 export type RuntimeKind = 'onnx' | 'engine';
@@ -32,13 +33,8 @@ export interface RuntimeChoice {
   reason: string;
 }
 
-/** The card fields used here (the network config as train-style writes it). */
-export interface ChoiceCard {
-  name?: string;
-  task?: string;
-  network?: unknown;
-  [key: string]: unknown;
-}
+/** The card fields used here: a {@link ModelCard}, or any part of one (older cards may carry `network`). */
+export type ChoiceCard = { name?: string; task?: string; network?: unknown; [key: string]: unknown } | ModelCard;
 
 export interface ChooseRuntimeOptions {
   card: ChoiceCard;
@@ -104,30 +100,28 @@ export function defaultCacheFile(): string {
   return path.join(base, 'perceptual', 'runtime-choice.json');
 }
 
-/** What the timings depend on: CPU model, threads, the architecture, the size bucket. */
+/**
+ * What the timings depend on: CPU model (with libtorch's/oneDNN's ISA switches when set: they
+ * change what runs, see engine/cpu.ts), threads, the architecture, the size bucket.
+ */
 export function cacheKey(architecture: string, bucket: number, threads = defaultThreads()): string {
-  const cpu = os.cpus()[0]?.model.trim().replace(/\s+/g, ' ') ?? 'unknown CPU';
+  const model = os.cpus()[0]?.model.trim().replace(/\s+/g, ' ') ?? 'unknown CPU';
+  const switches = cpuFeatures().switches;
+  const cpu = switches.length ? `${model} (${switches.join(' ')})` : model;
   return `${cpu} | ${threads} threads | ${os.arch()} | ${architecture} | ${bucket}`;
 }
 
-interface ModelFolderFiles {
-  onnx?: string;
-  weights?: string;
-}
+type ModelFolderFiles = Pick<ModelFiles, 'onnx' | 'weights'>;
 
 function folderFiles(folder: string): ModelFolderFiles {
-  const onnx = path.join(folder, 'model.onnx');
-  const weights = path.join(folder, 'weights.safetensors');
+  const onnx = path.join(folder, MODEL_FILES.onnx);
+  const weights = path.join(folder, MODEL_FILES.weights);
   return { onnx: existsSync(onnx) ? onnx : undefined, weights: existsSync(weights) ? weights : undefined };
 }
 
-/** The architecture part of the cache key: the network config (card, else the weights' metadata). */
+/** The architecture part of the cache key: the network config (the weights' metadata, else an older card's `network`). */
 async function architectureOf(card: ChoiceCard, files: ModelFolderFiles): Promise<string> {
-  let config = card.network;
-  if ((config === undefined || config === null) && files.weights) {
-    const meta = (await readSafetensorsHeader(files.weights)).metadata;
-    if (meta.config) config = JSON.parse(meta.config) as unknown;
-  }
+  const config: unknown = (files.weights ? await readNetworkConfig(files.weights) : undefined) ?? card.network;
   if (config && typeof config === 'object') {
     const c = config as Record<string, unknown>;
     return [c.kind, c.arch, c.norm, c.padding, c.factor].filter((v) => v !== undefined).join(' ');
@@ -149,15 +143,7 @@ async function readCache(file: string): Promise<CacheFile> {
 export async function writeCacheEntries(file: string, entries: Record<string, CacheEntry>): Promise<void> {
   const cache = await readCache(file);
   Object.assign(cache.entries, entries);
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await fs.writeFile(tmp, `${JSON.stringify(cache, null, 2)}\n`);
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true }).catch(() => {});
-    throw e;
-  }
+  await writeFileAtomic(file, `${JSON.stringify(cache, null, 2)}\n`);
 }
 
 /**
@@ -279,7 +265,7 @@ export function pickFastest(m: Measurement, side: number): RuntimeChoice {
  */
 export async function chooseRuntime(o: ChooseRuntimeOptions): Promise<RuntimeChoice> {
   const files = folderFiles(o.folder);
-  if (!files.onnx && !files.weights) throw new Error(`${o.folder}: no model.onnx or weights.safetensors in this folder`);
+  if (!files.onnx && !files.weights) throw new Error(`${o.folder}: no ${MODEL_FILES.onnx} or ${MODEL_FILES.weights} in this folder`);
   const engine = files.weights ? engineAvailable() : false;
   if (!files.weights) return { runtime: 'onnx', precision: 'float32', reason: 'the folder has only model.onnx' };
   if (!engine) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planTiles, tileWeight, TileBlender, extractTile, runTiled, type TilePlan, type PlanTilesOptions } from './tiling.js';
+import { planTiles, tileWeight, TileBlender, StreamingTileBlender, extractTile, extractTileHwc, runTiled, type TilePlan, type PlanTilesOptions } from './tiling.js';
 
 /** Deterministic integer-valued test image (planar CHW). */
 function makeImage(width: number, height: number, channels = 3, seed = 1): Float32Array {
@@ -187,4 +187,75 @@ test('runTiled honours an abort signal', async () => {
     { name: 'AbortError' },
   );
   assert.equal(calls, 2);
+});
+
+/** Random tile outputs (not consistent between tiles), so every blend weight shows in the result. */
+function randomTileOutputs(plan: TilePlan, seed: number): Float32Array[] {
+  return plan.tiles.map((t) => makeImage(t.output.width, t.output.height, 3, seed + t.index));
+}
+
+test('StreamingTileBlender: the same values as TileBlender bit for bit, in finished rows top to bottom', () => {
+  for (const c of cases) {
+    const plan = planTiles(c);
+    const outs = randomTileOutputs(plan, 11);
+    const whole = new TileBlender(plan);
+    plan.tiles.forEach((t) => whole.add(t, outs[t.index]!));
+    const want = whole.result(); // planar CHW
+    const W = plan.outWidth, H = plan.outHeight;
+    const got = new Float32Array(3 * W * H); // interleaved HWC
+    // The same order as the whole-image blender (row-major) gives the same floats; any order
+    // within a row of tiles is accepted, equal up to float rounding of the running mean.
+    for (const reversedRows of [false, true]) {
+      got.fill(Number.NaN);
+      let next = 0;
+      let maxRows = 0;
+      const s = new StreamingTileBlender(plan, (rows, y, count) => {
+        assert.equal(y, next, 'rows arrive in order, each once');
+        assert.equal(rows.length, count * W * 3);
+        got.set(rows, y * W * 3);
+        next = y + count;
+        maxRows = Math.max(maxRows, count);
+      });
+      for (let r = 0; r < plan.rows; r++) {
+        for (let i = 0; i < plan.cols; i++) {
+          const k = r * plan.cols + (reversedRows ? plan.cols - 1 - i : i);
+          s.add(k, outs[k]!);
+        }
+      }
+      s.finish();
+      assert.equal(next, H, JSON.stringify(c));
+      for (let y = 0; y < H; y++) {
+        for (let x = 0; x < W; x++) {
+          for (let ch = 0; ch < 3; ch++) {
+            const a = got[(y * W + x) * 3 + ch]!, b = want[ch * W * H + y * W + x]!;
+            if (reversedRows ? !(Math.abs(a - b) < 1e-3) : !Object.is(a, b)) assert.fail(`${JSON.stringify(c)}${reversedRows ? ', rows right to left' : ''}: (${x}, ${y}, ${ch}) streamed ${a}, whole ${b}`);
+          }
+        }
+      }
+      assert.ok(maxRows <= Math.min(plan.tile * plan.scale, H), `at most one tile's height of rows at a time (${maxRows})`);
+    }
+  }
+});
+
+test('StreamingTileBlender: rows of tiles in order, each tile once, incomplete refused', () => {
+  const plan = planTiles({ width: 60, height: 60, tile: 24, overlap: 8 });
+  assert.ok(plan.rows >= 3 && plan.cols >= 3);
+  const outs = randomTileOutputs(plan, 5);
+  const s = new StreamingTileBlender(plan, () => {});
+  s.add(0, outs[0]!);
+  assert.throws(() => s.add(plan.cols, outs[plan.cols]!), /row 1 of tiles was started before tile 1 \(row 0\) was added/);
+  const t = new StreamingTileBlender(plan, () => {});
+  for (let k = 0; k < 2 * plan.cols; k++) t.add(k, outs[k]!);
+  assert.throws(() => t.add(0, outs[0]!), /comes after row 1 was started/);
+  assert.throws(() => t.add(plan.cols + 1, outs[plan.cols + 1]!), /already added/);
+  assert.throws(() => t.finish(), new RegExp(`incomplete: ${plan.tiles.length - 2 * plan.cols} of ${plan.tiles.length} tiles missing`));
+});
+
+test('extractTileHwc cuts the same planar tile out of interleaved bytes as extractTile out of planar floats', () => {
+  const plan = planTiles({ width: 45, height: 31, tile: 16, overlap: 6 });
+  const chw = makeImage(45, 31);
+  const hwc = new Uint8Array(chw.length);
+  for (let p = 0; p < 45 * 31; p++) for (let c = 0; c < 3; c++) hwc[p * 3 + c] = chw[c * 45 * 31 + p]!;
+  for (const t of plan.tiles) assert.deepEqual(extractTileHwc(hwc, plan, t), extractTile(chw, plan, t));
+  assert.throws(() => extractTileHwc(new Uint8Array(10), plan, plan.tiles[0]!), /10 values, expected 31×45×3/);
 });

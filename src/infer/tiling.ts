@@ -17,8 +17,11 @@
  * back bit for bit (see {@link TileBlender}), the tiled output is then exactly the untiled one.
  *
  * Coordinates: `input` rects are in input pixels; everything else is in output pixels
- * (input × `scale`, e.g. 4 for ×4 super-resolution). Data is planar CHW float32 throughout
- * (what the network consumes and produces, so no per-tile layout change is needed).
+ * (input × `scale`, e.g. 4 for ×4 super-resolution). Tiles are planar CHW float32 (what the
+ * network consumes and produces). {@link TileBlender} keeps the whole output (planar);
+ * {@link StreamingTileBlender} keeps one row of tiles' output (interleaved) and hands finished
+ * rows on, which is how large images are run (`core/run-image.ts`), with tiles cut straight from
+ * the interleaved 8-bit image ({@link extractTileHwc}).
  */
 
 export interface Rect {
@@ -234,71 +237,172 @@ export class TileBlender {
   /** Blend `tileOutput` (planar CHW, channels × output.height × output.width of `tile`) into the output. */
   add(tile: Tile | number, tileOutput: Float32Array): void {
     const { plan, channels, data, added } = this;
-    const t = typeof tile === 'number' ? plan.tiles[tile] : plan.tiles[tile.index];
-    if (!t || (typeof tile !== 'number' && t !== tile && (t.col !== tile.col || t.row !== tile.row))) {
-      throw new RangeError(`tile ${typeof tile === 'number' ? tile : tile.index} is not part of this plan`);
-    }
-    if (added[t.index]) throw new Error(`tile ${t.index} (col ${t.col}, row ${t.row}) was already added`);
-    const tw = t.output.width;
-    const th = t.output.height;
-    if (tileOutput.length !== channels * tw * th) {
-      throw new RangeError(`tile ${t.index} output has ${tileOutput.length} values, expected ${channels}×${th}×${tw} = ${channels * tw * th}`);
-    }
-    const { cols } = plan;
-    const W = plan.outWidth;
-    const plane = W * plan.outHeight;
-    const tilePlane = tw * th;
-    const { x: sx, y: sy, width: sw, height: sh } = t.support;
-
-    // Per column / row of the support: own weight, the neighbour sharing it (if any) and its weight.
-    const wx = new Float64Array(sw), nx = new Int32Array(sw), wxn = new Float64Array(sw);
-    for (let i = 0; i < sw; i++) {
-      const p = sx + i;
-      wx[i] = axisWeight(plan.x, t.col, p);
-      nx[i] = axisNeighbour(plan.x, t.col, p);
-      wxn[i] = nx[i]! >= 0 ? axisWeight(plan.x, nx[i]!, p) : 0;
-    }
-    const wy = new Float64Array(sh), ny = new Int32Array(sh), wyn = new Float64Array(sh);
-    for (let j = 0; j < sh; j++) {
-      const p = sy + j;
-      wy[j] = axisWeight(plan.y, t.row, p);
-      ny[j] = axisNeighbour(plan.y, t.row, p);
-      wyn[j] = ny[j]! >= 0 ? axisWeight(plan.y, ny[j]!, p) : 0;
-    }
-
-    for (let j = 0; j < sh; j++) {
-      const oy = sy + j;
-      const ty = oy - t.output.y;
-      const rowN = ny[j]!;
-      for (let i = 0; i < sw; i++) {
-        const ox = sx + i;
-        const colN = nx[i]!;
-        const w = wx[i]! * wy[j]!;
-        let prev = 0;
-        if (colN >= 0 && added[t.row * cols + colN]) prev += wxn[i]! * wy[j]!;
-        if (rowN >= 0 && added[rowN * cols + t.col]) prev += wx[i]! * wyn[j]!;
-        if (colN >= 0 && rowN >= 0 && added[rowN * cols + colN]) prev += wxn[i]! * wyn[j]!;
-        const f = w / (prev + w);
-        const o = oy * W + ox;
-        const s = ty * tw + (ox - t.output.x);
-        for (let c = 0; c < channels; c++) {
-          const cur = data[c * plane + o]!;
-          data[c * plane + o] = cur + f * (tileOutput[c * tilePlane + s]! - cur);
-        }
-      }
-    }
-    added[t.index] = 1;
+    blendTile(plan, channels, added, planTile(plan, tile), tileOutput, data, { y0: 0, channelStride: plan.outWidth * plan.outHeight, pixelStride: 1 });
     this.count++;
   }
 
   /** The blended output; throws if a tile is missing (its pixels would be black). */
   result(): Float32Array {
-    if (!this.complete) {
-      const missing = this.plan.tiles.filter((t) => !this.added[t.index]).map((t) => t.index);
-      throw new Error(`tiled output is incomplete: ${missing.length} of ${this.plan.tiles.length} tiles missing (${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''})`);
-    }
+    if (!this.complete) throw missingTiles(this.plan, this.added);
     return this.data;
   }
+}
+
+/**
+ * Receives finished output rows from a {@link StreamingTileBlender}, top to bottom:
+ * `rows` full-width rows starting at output row `y`, interleaved HWC (`rows × outWidth ×
+ * channels` values). The array is the blender's own buffer: read (or copy) it before returning.
+ */
+export type RowSink = (rows: Float32Array, y: number, count: number) => void;
+
+/**
+ * The same blending as {@link TileBlender} (bit for bit), but holding only the output rows that
+ * the current row of tiles touches — at most one tile's output height × the output width —
+ * and handing every row to `sink` as soon as no later tile can change it. Tiles must be added
+ * one row of tiles at a time, top to bottom (in any order within a row); {@link finish} hands
+ * over the last rows. Memory: `channels × tile·scale × outWidth` floats, whatever the image height.
+ */
+export class StreamingTileBlender {
+  private readonly added: Uint8Array;
+  private readonly buffer: Float32Array;
+  private count = 0;
+  /** Row of tiles being blended, and the output rows [y0, y1) its tiles' supports cover. */
+  private row = -1;
+  private y0 = 0;
+  private y1 = 0;
+
+  constructor(readonly plan: TilePlan, private readonly sink: RowSink, readonly channels = 3) {
+    checkInt('channels', channels, 1);
+    this.added = new Uint8Array(plan.tiles.length);
+    let rows = 0;
+    for (let r = 0; r < plan.rows; r++) rows = Math.max(rows, plan.tiles[r * plan.cols]!.support.height);
+    this.buffer = new Float32Array(rows * plan.outWidth * channels);
+  }
+
+  get progress(): number {
+    return this.count;
+  }
+
+  get complete(): boolean {
+    return this.count === this.plan.tiles.length;
+  }
+
+  add(tile: Tile | number, tileOutput: Float32Array): void {
+    const { plan, channels } = this;
+    const t = planTile(plan, tile);
+    if (t.row < this.row) throw new Error(`tile ${t.index} (row ${t.row}) comes after row ${this.row} was started: add the tiles row by row, top to bottom`);
+    while (this.row < t.row) this.nextRow();
+    blendTile(plan, channels, this.added, t, tileOutput, this.buffer, { y0: this.y0, channelStride: 1, pixelStride: channels });
+    this.count++;
+  }
+
+  /** Hand the remaining rows to the sink; throws if a tile is missing. */
+  finish(): void {
+    if (!this.complete) throw missingTiles(this.plan, this.added);
+    const rowLength = this.plan.outWidth * this.channels;
+    if (this.y1 > this.y0) this.sink(this.buffer.subarray(0, (this.y1 - this.y0) * rowLength), this.y0, this.y1 - this.y0);
+    this.y0 = this.y1;
+  }
+
+  /** Finish the current row of tiles: emit the rows the next row cannot reach, keep the shared band. */
+  private nextRow(): void {
+    const { plan, channels, buffer } = this;
+    if (this.row >= 0) {
+      const first = this.row * plan.cols;
+      for (let k = first; k < first + plan.cols; k++) {
+        if (!this.added[k]) throw new Error(`row ${this.row + 1} of tiles was started before tile ${k} (row ${this.row}) was added: add the tiles row by row`);
+      }
+    }
+    this.row++;
+    const support = plan.tiles[this.row * plan.cols]!.support;
+    const rowLength = plan.outWidth * channels;
+    const done = support.y - this.y0; // rows above the new row's reach: final
+    if (done > 0) this.sink(buffer.subarray(0, done * rowLength), this.y0, done);
+    const kept = this.y1 - support.y; // the band shared with the new row of tiles
+    if (kept > 0) buffer.copyWithin(0, done * rowLength, (done + kept) * rowLength);
+    buffer.fill(0, Math.max(0, kept) * rowLength, support.height * rowLength);
+    this.y0 = support.y;
+    this.y1 = support.y + support.height;
+  }
+}
+
+function missingTiles(plan: TilePlan, added: Uint8Array): Error {
+  const missing = plan.tiles.filter((t) => !added[t.index]).map((t) => t.index);
+  return new Error(`tiled output is incomplete: ${missing.length} of ${plan.tiles.length} tiles missing (${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''})`);
+}
+
+/** Where a blender keeps output rows: value (c, y, x) is at c·channelStride + ((y − y0)·outWidth + x)·pixelStride. */
+interface BlendTarget {
+  y0: number;
+  channelStride: number;
+  pixelStride: number;
+}
+
+/** The plan's tile for `tile` (a Tile or an index), checked to belong to the plan. */
+function planTile(plan: TilePlan, tile: Tile | number): Tile {
+  const t = typeof tile === 'number' ? plan.tiles[tile] : plan.tiles[tile.index];
+  if (!t || (typeof tile !== 'number' && t !== tile && (t.col !== tile.col || t.row !== tile.row))) {
+    throw new RangeError(`tile ${typeof tile === 'number' ? tile : tile.index} is not part of this plan`);
+  }
+  return t;
+}
+
+/**
+ * Blend one tile's output into `data` and mark it added: the one blending loop of both
+ * blenders, so they give the same values bit for bit.
+ */
+function blendTile(plan: TilePlan, channels: number, added: Uint8Array, t: Tile, tileOutput: Float32Array, data: Float32Array, target: BlendTarget): void {
+  if (added[t.index]) throw new Error(`tile ${t.index} (col ${t.col}, row ${t.row}) was already added`);
+  const tw = t.output.width;
+  const th = t.output.height;
+  if (tileOutput.length !== channels * tw * th) {
+    throw new RangeError(`tile ${t.index} output has ${tileOutput.length} values, expected ${channels}×${th}×${tw} = ${channels * tw * th}`);
+  }
+  const { y0, channelStride, pixelStride } = target;
+  const { cols } = plan;
+  const W = plan.outWidth;
+  const tilePlane = tw * th;
+  const { x: sx, y: sy, width: sw, height: sh } = t.support;
+
+  // Per column / row of the support: own weight, the neighbour sharing it (if any) and its weight.
+  const wx = new Float64Array(sw), nx = new Int32Array(sw), wxn = new Float64Array(sw);
+  for (let i = 0; i < sw; i++) {
+    const p = sx + i;
+    wx[i] = axisWeight(plan.x, t.col, p);
+    nx[i] = axisNeighbour(plan.x, t.col, p);
+    wxn[i] = nx[i]! >= 0 ? axisWeight(plan.x, nx[i]!, p) : 0;
+  }
+  const wy = new Float64Array(sh), ny = new Int32Array(sh), wyn = new Float64Array(sh);
+  for (let j = 0; j < sh; j++) {
+    const p = sy + j;
+    wy[j] = axisWeight(plan.y, t.row, p);
+    ny[j] = axisNeighbour(plan.y, t.row, p);
+    wyn[j] = ny[j]! >= 0 ? axisWeight(plan.y, ny[j]!, p) : 0;
+  }
+
+  for (let j = 0; j < sh; j++) {
+    const oy = sy + j;
+    const ty = oy - t.output.y;
+    const rowN = ny[j]!;
+    for (let i = 0; i < sw; i++) {
+      const ox = sx + i;
+      const colN = nx[i]!;
+      const w = wx[i]! * wy[j]!;
+      let prev = 0;
+      if (colN >= 0 && added[t.row * cols + colN]) prev += wxn[i]! * wy[j]!;
+      if (rowN >= 0 && added[rowN * cols + t.col]) prev += wx[i]! * wyn[j]!;
+      if (colN >= 0 && rowN >= 0 && added[rowN * cols + colN]) prev += wxn[i]! * wyn[j]!;
+      const f = w / (prev + w);
+      const o = ((oy - y0) * W + ox) * pixelStride;
+      const s = ty * tw + (ox - t.output.x);
+      for (let c = 0; c < channels; c++) {
+        const at = c * channelStride + o;
+        const cur = data[at]!;
+        data[at] = cur + f * (tileOutput[c * tilePlane + s]! - cur);
+      }
+    }
+  }
+  added[t.index] = 1;
 }
 
 /** Copy a tile's input rect out of a planar CHW image of `plan.width` × `plan.height`. */
@@ -311,6 +415,27 @@ export function extractTile(image: Float32Array, plan: TilePlan, tile: Tile, cha
     for (let j = 0; j < h; j++) {
       const src = c * W * H + (y + j) * W + x;
       out.set(image.subarray(src, src + w), c * w * h + j * w);
+    }
+  }
+  return out;
+}
+
+/**
+ * A tile's input rect out of an interleaved HWC image (bytes or floats, `channels` per pixel)
+ * of `plan.width` × `plan.height`, as the planar CHW float32 the network takes: tiles can be cut
+ * straight from the decoded 8-bit image, with no float copy of the whole image.
+ */
+export function extractTileHwc(image: Uint8Array | Float32Array, plan: TilePlan, tile: Tile, channels = 3): Float32Array {
+  const { width: W, height: H } = plan;
+  if (image.length !== channels * W * H) throw new RangeError(`image has ${image.length} values, expected ${H}×${W}×${channels}`);
+  const { x, y, width: w, height: h } = tile.input;
+  const plane = w * h;
+  const out = new Float32Array(channels * plane);
+  for (let j = 0; j < h; j++) {
+    let src = ((y + j) * W + x) * channels;
+    const row = j * w;
+    for (let i = 0; i < w; i++, src += channels) {
+      for (let c = 0; c < channels; c++) out[c * plane + row + i] = image[src + c]!;
     }
   }
   return out;

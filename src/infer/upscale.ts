@@ -53,5 +53,6 @@ export type SrModel = Pick<StyleModelCore, 'upscale'> & { readonly card?: SrCard
 export async function upscaleImage(model: SrModel, image: RgbImage, options: SrUpscaleOptions = {}): Promise<RgbImage> {
   const { histogramMatch, ...run } = options;
   const out = await model.upscale(image, run);
-  return (histogramMatch ?? histogramMatchByDefault(model.card)) ? matchHistogram(out, image) : out;
+  // With a byte output the match sees the rounded output: exact 256-bin histograms, no float copy.
+  return (histogramMatch ?? histogramMatchByDefault(model.card)) ? matchHistogram(out, image, { outputType: run.outputType }) : out;
 }

@@ -1,3 +1,4 @@
+// precision-sensitive: scripts/test.sh runs this file again with ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { autocast, F, randn, tensor, zeros, type Tensor } from '../engine/index.js';

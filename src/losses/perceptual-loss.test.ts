@@ -1,16 +1,16 @@
+// precision-sensitive: scripts/test.sh runs this file again with ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { autocast, manualSeed, noGrad, rand, tidy, type Tensor } from '../engine/index.js';
 import { Vgg, VggLayerError } from '../models/vgg/vgg.js';
 import { buildStyleNet } from '../models/transformer-net.js';
 import type { Conv2d } from '../nn/layers/index.js';
 import { LOSS_PROFILES, PerceptualLoss, createPerceptualLoss, featureLoss, gram, gramLoss, lossProfile, pixelLoss, tvLoss, type PerceptualLossConfig } from './index.js';
+import { sharedDataDir } from '../util/paths.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const dataDir = process.env.PERCEPTUAL_DATA ?? path.resolve(repoRoot, '../shared/data');
+const dataDir = sharedDataDir();
 const sharedVgg19 = path.join(dataDir, 'vgg19-keras');
 const NO_VGG19 = existsSync(sharedVgg19) ? false : `shared VGG-19 weights not found at ${sharedVgg19} (set PERCEPTUAL_DATA)`;
 
@@ -164,7 +164,7 @@ test('profiles: paper (VGG-16) and vgg19-conv3, with their documented weights', 
   const v19 = LOSS_PROFILES['vgg19-conv3'];
   assert.deepEqual([v19.style.contentWeight, v19.style.styleWeights, v19.style.tvWeight], [1, 2e-5, 1e-6]);
   assert.deepEqual(v19.style.styleLayers, ['relu1_2', 'relu2_2', 'relu3_3']);
-  assert.throws(() => lossProfile('gatys'), /unknown loss profile 'gatys' \(available: paper, vgg19-conv3\)/);
+  assert.throws(() => lossProfile('gatys19'), /unknown loss profile 'gatys19' \(available: paper, paper-vgg19, gatys, vgg19-conv3\)/);
 
   const vgg16 = Vgg.random('vgg16', 'relu4_3', 9);
   const l = createPerceptualLoss(vgg16, 'paper', 'style', { tvWeight: 0 });

@@ -25,6 +25,21 @@ const PAPER_STYLE_LAYERS = ['relu1_2', 'relu2_2', 'relu3_3', 'relu4_3'];
 /** Channels of those layers in VGG-16. */
 const PAPER_STYLE_CHANNELS = [64, 128, 256, 512];
 
+/**
+ * λ_style per layer of `paper-vgg19`: the paper's released code (fast-neural-style, style weight 5
+ * on the mean squared error of Grams normalised by C·H·W, i.e. 5/C_j² on our ‖ΔG_j‖²_F), the same
+ * numbers as `paper`. Measured on the shared weights (README "Loss profiles"): with these, the
+ * style term of a photo against each painting is 6–20× its content term's typical value, and
+ * relu3_3 carries most of it, as in fast-neural-style.
+ */
+export const PAPER_VGG19_STYLE_WEIGHTS: readonly number[] = PAPER_STYLE_CHANNELS.map((c) => 5 / (c * c));
+/**
+ * λ_style per layer of `gatys`, equal for every layer as in Gatys et al.: their α/β = 1e-3 with
+ * E_l = ‖ΔG‖²/(4N²M²) (= ‖ΔG_ours‖²/4), w_l = 1/5 and content ½‖ΔF‖² (= ours × C·H·W/2) gives
+ * λ_style = β·w_l/4 · 2/(C·H·W) of relu4_2 ≈ 1.9e-4 at 256² (4.8e-5 at 512²); 1e-4 in between.
+ */
+export const GATYS_STYLE_WEIGHT = 1e-4;
+
 export const LOSS_PROFILES = {
   /**
    * Johnson et al. with VGG-16. Content at relu3_3 as in the released code (train.lua
@@ -62,7 +77,72 @@ export const LOSS_PROFILES = {
       'MSE-over-Gram-entries to the squared Frobenius norm); content λ = 1; λ_TV = 1e-6. SR: relu2_2 feature loss only, as in the paper.',
   },
   /**
-   * For the VGG-19 weights available here, which stop at conv3_4 (no relu4_x): the paper's
+   * Johnson et al.'s layers on VGG-19 (the complete VGG-19 available here: float32 conv1–3,
+   * uint8-quantised conv4–5): content relu3_3 (the released code), style relu1_2, relu2_2,
+   * relu3_3, relu4_3 (the paper's §3.2), SR relu2_2. VGG-19's extra convolutions are the fourth
+   * of blocks 3–5, so relu1_2 … relu3_3 sit at exactly the depth they have in VGG-16 and relu4_3
+   * one convolution (conv3_4) deeper, where it adds the larger-scale structure (brush strokes,
+   * swirls) that relu3_3 alone misses. λs: the paper's code's (see PAPER_VGG19_STYLE_WEIGHTS),
+   * checked against measured loss magnitudes (README "Loss profiles"). A single
+   * `--style-weight` replaces the four per-layer values with one (as for every profile).
+   */
+  'paper-vgg19': {
+    name: 'paper-vgg19',
+    arch: 'vgg19',
+    description: 'Johnson et al. 2016 on VGG-19: content relu3_3, style relu1_2/relu2_2/relu3_3/relu4_3; SR relu2_2',
+    style: {
+      contentLayers: ['relu3_3'],
+      contentWeight: 1,
+      styleLayers: PAPER_STYLE_LAYERS,
+      styleWeights: PAPER_VGG19_STYLE_WEIGHTS,
+      tvWeight: 1e-6,
+      pixelWeight: 0,
+    },
+    sr: {
+      contentLayers: ['relu2_2'],
+      contentWeight: 1,
+      styleLayers: [],
+      styleWeights: [],
+      tvWeight: 0,
+      pixelWeight: 0,
+    },
+    notes:
+      'Needs VGG-19 up to conv4_3 (shared/data/vgg19-keras + vgg19-full-uint8 combined). λ_content 1, λ_style_j = 5/C_j² ' +
+      '(fast-neural-style\'s defaults in our normalisation, as `paper`), λ_TV 1e-6; valid only with this project\'s Gram normalisation G = ψψᵀ/(C·H·W).',
+  },
+  /**
+   * Gatys, Ecker & Bethge (CVPR 2016): content relu4_2, style relu1_1, relu2_1, relu3_1,
+   * relu4_1, relu5_1 with equal weights — the layer set of lengstrom/fast-style-transfer, whose
+   * models ml5 ships. Gatys's E_l = ‖ΔG‖²/(4N²M²) with unnormalised G is ‖ΔG‖²/4 with our
+   * G/(C·H·W) (N = C, M = H·W), so equal per-layer weights mean the same thing here.
+   */
+  gatys: {
+    name: 'gatys',
+    arch: 'vgg19',
+    description: 'Gatys et al. 2016: content relu4_2, style relu1_1/relu2_1/relu3_1/relu4_1/relu5_1; SR relu2_2',
+    style: {
+      contentLayers: ['relu4_2'],
+      contentWeight: 1,
+      styleLayers: ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1'],
+      styleWeights: GATYS_STYLE_WEIGHT,
+      tvWeight: 1e-6,
+      pixelWeight: 0,
+    },
+    sr: {
+      contentLayers: ['relu2_2'],
+      contentWeight: 1,
+      styleLayers: [],
+      styleWeights: [],
+      tvWeight: 0,
+      pixelWeight: 0,
+    },
+    notes:
+      'Needs VGG-19 up to conv5_1. Equal style weights per layer as in Gatys et al.; λ_style = 1e-4 from their α/β = 1e-3 ' +
+      'converted to our normalisations at 256–512 px (see GATYS_STYLE_WEIGHT).',
+  },
+  /**
+   * The fallback for VGG-19 weights that stop at conv3_4 (no relu4_x; the only copy this project
+   * had before the uint8 conv4–5 arrived, and what the first shipped styles used): the paper's
    * layers that exist, from the same network family. Defaults measured as a starting point
    * with the Gatys optimisation at 320 px (not with feed-forward training): λ_content = 1 with
    * the mean-squared relu3_3 loss, λ_style = 2e-5 per layer with G/(C·H·W) and the squared

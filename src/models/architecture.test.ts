@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ArchitectureError, HALF_STYLE_ARCH, PAPER_STYLE_ARCH, analyzeArch, formatArch, parseArch } from './architecture.js';
+import { ArchitectureError, HALF_RC_STYLE_ARCH, HALF_STYLE_ARCH, PAPER_RC_STYLE_ARCH, PAPER_STYLE_ARCH, analyzeArch, formatArch, parseArch } from './architecture.js';
+import { manualSeed, noGrad, ones, tidy } from '../engine/index.js';
 import { TransformerNet, buildStyleNet, startPadding } from './transformer-net.js';
 import { buildSrNet } from './sr-net.js';
 import { BatchNorm2d, Conv2d, ConvTranspose2d, InstanceNorm2d, ReLU, ReflectionPad2d, ResidualBlock, ScaledTanh, Sequential, Upsample } from '../nn/layers/index.js';
@@ -154,4 +155,65 @@ test('xS: pixel shuffle ×S divides the channels by S², multiplies the size by 
   assert.deepEqual(kinds, ['Conv2d', 'BatchNorm2d', 'ReLU', 'Conv2d', 'PixelShuffle', 'ScaledTanh']);
   assert.throws(() => new TransformerNet({ kind: 'style', arch: 'c3s1-3', norm: 'none', padding: 'zero', residual: 'bicubic' }), /residual 'bicubic' is for super-resolution/);
   net.dispose();
+});
+
+test('rcN: resize-convolution token parses, formats, chains and builds as nearest ×2 + 3×3 conv', () => {
+  const layers = parseArch(PAPER_RC_STYLE_ARCH);
+  assert.deepEqual(layers.slice(-3), [{ kind: 'resize', out: 64 }, { kind: 'resize', out: 32 }, { kind: 'conv', kernel: 9, stride: 1, out: 3 }]);
+  assert.equal(formatArch(layers), PAPER_RC_STYLE_ARCH);
+  assert.deepEqual(analyzeArch(PAPER_RC_STYLE_ARCH, layers), { outChannels: 3, down: 4, up: 4 });
+  assert.equal(HALF_RC_STYLE_ARCH, HALF_STYLE_ARCH.replace('u32,u16', 'rc32,rc16'));
+  assert.throws(() => parseArch('c9s1-8,rc0,c9s1-3'), /"rc0": filter count must be a positive integer/);
+  assert.throws(() => parseArch('c9s1-8,rcx,c9s1-3'), /layer 2 "rcx" is not understood; expected .*rcN/);
+
+  const net = buildStyleNet('half-instance-rc');
+  assert.equal(net.config.norm, 'instance');
+  const k = kinds(net.model);
+  const i = k.indexOf('Upsample');
+  // nearest ×2, conv (zero-padded under 'reflect-start', like c layers), then norm + ReLU once
+  assert.deepEqual(k.slice(i, i + 4), ['Upsample', 'Conv2d', 'InstanceNorm2d', 'ReLU']);
+  assert.ok(!k.includes('ConvTranspose2d'));
+  assert.equal((net.model.at(i + 1) as Conv2d).padding, 1);
+  // Same parameter count as the transposed-convolution network (3×3 kernels, same channels).
+  const u = buildStyleNet('half-instance');
+  assert.equal(net.numParameters(), u.numParameters());
+  // reflect padding puts a ReflectionPad2d between the upsampling and the convolution
+  const refl = buildStyleNet('c9s1-8,d16,R16,rc8,c9s1-3', { padding: 'reflect' });
+  const rk = kinds(refl.model);
+  assert.deepEqual(rk.slice(rk.indexOf('Upsample'), rk.indexOf('Upsample') + 3), ['Upsample', 'ReflectionPad2d', 'Conv2d']);
+  for (const n of [net, u, refl]) n.dispose();
+});
+
+test('rcN has no checkerboard: a constant input gives a constant interior, where a stride-2 transposed conv gives a period-2 grid', () => {
+  manualSeed(3);
+  const rc = buildStyleNet('c9s1-8,d8,rc8,c9s1-3', { norm: 'instance' });
+  const tc = buildStyleNet('c9s1-8,d8,u8,c9s1-3', { norm: 'instance' });
+  const layerOf = (n: TransformerNet, kind: string) => {
+    const k = kinds(n.model);
+    return k.indexOf(kind);
+  };
+  noGrad(() =>
+    tidy(() => {
+      const x = ones([1, 8, 6, 6]);
+      // rc: Upsample then Conv2d; compare the 8×8 interior of the 12×12 output
+      const i = layerOf(rc, 'Upsample');
+      const yr = (rc.model.at(i + 1) as Conv2d).forward((rc.model.at(i) as Upsample).forward(x));
+      const yt = (tc.model.at(layerOf(tc, 'ConvTranspose2d')) as ConvTranspose2d).forward(x);
+      assert.deepEqual(yr.shape, [1, 8, 12, 12]);
+      assert.deepEqual(yt.shape, [1, 8, 12, 12]);
+      const spread = (y: typeof yr) => {
+        const v = y.narrow(2, 2, 8).narrow(3, 2, 8).contiguous().toArray() as Float32Array;
+        let worst = 0;
+        for (let c = 0; c < 8; c++) {
+          const plane = v.subarray(c * 64, c * 64 + 64);
+          worst = Math.max(worst, Math.max(...plane) - Math.min(...plane));
+        }
+        return worst;
+      };
+      assert.ok(spread(yr) < 1e-5, `resize-conv interior varies by ${spread(yr)}`);
+      assert.ok(spread(yt) > 1e-2, `transposed conv interior should show the stride-2 pattern, varies by ${spread(yt)}`);
+    }),
+  );
+  rc.dispose();
+  tc.dispose();
 });

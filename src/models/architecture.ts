@@ -13,11 +13,22 @@
  * | `CN`     | non-residual block: two 3×3 convolutions of N filters (input must have N)        |
  * | `RN`     | residual block of two 3×3 convolutions of N filters (input must have N)          |
  * | `xS`     | pixel shuffle ×S: channels ÷ S², size × S (sub-pixel convolution; not in models.lua) |
+ * | `rcN`    | resize-convolution: nearest-neighbour ×2, then a 3×3 stride-1 convolution of N filters (not in models.lua) |
  *
  * `RNxK` is accepted as shorthand for K copies of `RN` (not in models.lua). Layer semantics
  * (which get norm + ReLU, how padding applies) live with the builder in transformer-net.ts.
  * In models.lua `U` is only the upsampling: the resize-convolution against checkerboard
- * artifacts is written `U2,c3s1-64`, not `U2` alone.
+ * artifacts is written `U2,c3s1-64`, not `U2` alone (and then gets a norm + ReLU after the
+ * upsampling too).
+ *
+ * `rcN` is that resize-convolution as one layer (Odena, Dumoulin & Olah, "Deconvolution and
+ * Checkerboard Artifacts", Distill 2016; pytorch/examples' `UpsampleConvLayer`): a stride-2
+ * transposed 3×3 convolution (`uN`) gives every output pixel one of four overlap patterns —
+ * kernel taps that land on even/odd positions — so unless the kernel is perfectly balanced the
+ * output carries a fixed period-2 grid, which the later stride-2 layer compounds into period 4:
+ * exactly the spectral peaks of the shipped styles' cross-hatch. Nearest-neighbour ×2 followed by
+ * a 3×3 convolution treats every output pixel alike, so the grid cannot arise from the layer
+ * itself; it costs the same multiply-adds as `uN` (the convolution runs at the output size).
  */
 
 export type ArchLayer =
@@ -25,6 +36,7 @@ export type ArchLayer =
   | { kind: 'full'; kernel: number; stride: number; out: number }
   | { kind: 'down'; out: number }
   | { kind: 'up'; out: number }
+  | { kind: 'resize'; out: number }
   | { kind: 'upsample'; scale: number }
   | { kind: 'shuffle'; scale: number }
   | { kind: 'convBlock'; channels: number }
@@ -34,6 +46,10 @@ export type ArchLayer =
 export const PAPER_STYLE_ARCH = 'c9s1-32,d64,d128,R128,R128,R128,R128,R128,u64,u32,c9s1-3';
 /** fast-neural-style's half-width variant (used with instance norm): ~4× fewer FLOPs. */
 export const HALF_STYLE_ARCH = 'c9s1-16,d32,d64,R64,R64,R64,R64,R64,u32,u16,c9s1-3';
+/** The paper's network with resize-convolutions instead of transposed convolutions (no checkerboard). */
+export const PAPER_RC_STYLE_ARCH = 'c9s1-32,d64,d128,R128,R128,R128,R128,R128,rc64,rc32,c9s1-3';
+/** The half-width network with resize-convolutions. */
+export const HALF_RC_STYLE_ARCH = 'c9s1-16,d32,d64,R64,R64,R64,R64,R64,rc32,rc16,c9s1-3';
 
 export class ArchitectureError extends Error {
   constructor(
@@ -45,7 +61,7 @@ export class ArchitectureError extends Error {
   }
 }
 
-const TOKEN_HELP = 'expected cKsS-N, dN, uN, fKsS-N, US, xS, CN or RN[xK] (e.g. c9s1-32, d64, R128x5, u32, x4)';
+const TOKEN_HELP = 'expected cKsS-N, dN, uN, rcN, fKsS-N, US, xS, CN or RN[xK] (e.g. c9s1-32, d64, R128x5, u32, rc32, x4)';
 
 function positive(arch: string, token: string, what: string, text: string): number {
   const v = Number(text);
@@ -74,6 +90,8 @@ export function parseArch(arch: string): ArchLayer[] {
       else if (m[1] === 'u') layers.push({ kind: 'up', out: n });
       else if (m[1] === 'U') layers.push({ kind: 'upsample', scale: n });
       else layers.push({ kind: 'convBlock', channels: n });
+    } else if ((m = /^rc(\d+)$/.exec(token))) {
+      layers.push({ kind: 'resize', out: positive(arch, token, 'filter count', m[1]!) });
     } else if ((m = /^x(\d+)$/.exec(token))) {
       layers.push({ kind: 'shuffle', scale: positive(arch, token, 'scale', m[1]!) });
     } else if ((m = /^R(\d+)(?:x(\d+))?$/.exec(token))) {
@@ -96,6 +114,7 @@ export function formatArch(layers: readonly ArchLayer[]): string {
         case 'full': return `f${l.kernel}s${l.stride}-${l.out}`;
         case 'down': return `d${l.out}`;
         case 'up': return `u${l.out}`;
+        case 'resize': return `rc${l.out}`;
         case 'upsample': return `U${l.scale}`;
         case 'shuffle': return `x${l.scale}`;
         case 'convBlock': return `C${l.channels}`;
@@ -110,7 +129,7 @@ export interface ArchSummary {
   outChannels: number;
   /** Product of the strides of the downsampling layers (c with S > 1, d). */
   down: number;
-  /** Product of the upsampling factors (u, f, U, x). */
+  /** Product of the upsampling factors (u, rc, f, U, x). */
   up: number;
 }
 
@@ -134,6 +153,7 @@ export function analyzeArch(arch: string, layers: readonly ArchLayer[], inChanne
         ch = l.out;
         break;
       case 'up':
+      case 'resize':
         up *= 2;
         ch = l.out;
         break;

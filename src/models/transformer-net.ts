@@ -59,7 +59,7 @@ import {
   type NormKind,
   type ResidualPadding,
 } from '../nn/layers/index.js';
-import { ArchitectureError, HALF_STYLE_ARCH, PAPER_STYLE_ARCH, analyzeArch, formatArch, parseArch, type ArchLayer } from './architecture.js';
+import { ArchitectureError, HALF_RC_STYLE_ARCH, HALF_STYLE_ARCH, PAPER_RC_STYLE_ARCH, PAPER_STYLE_ARCH, analyzeArch, formatArch, parseArch, type ArchLayer } from './architecture.js';
 
 export type NetPadding = 'reflect-start' | 'zero' | 'reflect' | 'replicate';
 export const NET_PADDINGS: readonly NetPadding[] = ['reflect-start', 'zero', 'reflect', 'replicate'];
@@ -93,6 +93,16 @@ export const STYLE_PRESETS = {
   paper: { arch: PAPER_STYLE_ARCH, norm: 'batch', padding: 'reflect-start' },
   /** fast-neural-style's smaller instance-norm model. */
   'half-instance': { arch: HALF_STYLE_ARCH, norm: 'instance', padding: 'reflect-start' },
+  /** The paper's network with resize-convolution upsampling (`rc64,rc32`): no checkerboard by construction. */
+  'paper-rc': { arch: PAPER_RC_STYLE_ARCH, norm: 'batch', padding: 'reflect-start' },
+  /**
+   * The paper's widths with instance norm (fast-neural-style's instance-norm models) and
+   * resize-convolution upsampling: what the shipped styles are trained with. At 256² it costs
+   * ~20 % more per training step than half-instance, because the VGG loss network dominates.
+   */
+  'paper-instance-rc': { arch: PAPER_RC_STYLE_ARCH, norm: 'instance', padding: 'reflect-start' },
+  /** half-instance with resize-convolution upsampling (`rc32,rc16`). */
+  'half-instance-rc': { arch: HALF_RC_STYLE_ARCH, norm: 'instance', padding: 'reflect-start' },
 } as const satisfies Record<string, { arch: string; norm: NormKind; padding: NetPadding }>;
 export type StylePreset = keyof typeof STYLE_PRESETS;
 
@@ -117,7 +127,7 @@ export function startPadding(arch: string, layers: readonly ArchLayer[]): number
       pad += p;
     } else if (l.kind === 'conv') scale /= l.stride;
     else if (l.kind === 'down') scale /= 2;
-    else if (l.kind === 'up') scale *= 2;
+    else if (l.kind === 'up' || l.kind === 'resize') scale *= 2;
     else if (l.kind === 'full') scale *= l.stride;
     else if (l.kind === 'upsample' || l.kind === 'shuffle') scale *= l.scale;
   }
@@ -227,6 +237,15 @@ export class TransformerNet extends Module {
           seq.append(new ConvTranspose2d(ch, l.out, 3, { stride: 2, padding: 1, outputPadding: 1 }));
           next = l.out;
           break;
+        case 'resize': {
+          // Resize-convolution (architecture.ts): nearest ×2, then a 3×3 convolution padded
+          // like the c layers (zero for 'reflect-start'/'zero', else the chosen padding).
+          seq.append(new Upsample(2));
+          const p = convPad(padding, 1, seq);
+          seq.append(new Conv2d(ch, l.out, 3, { padding: p }));
+          next = l.out;
+          break;
+        }
         case 'upsample':
           // models.lua follows U with norm + ReLU like any other layer; kept for fidelity.
           seq.append(new Upsample(l.scale));

@@ -14,9 +14,7 @@
  * byte-exact round trip and callers never handle 16-bit floats themselves.
  */
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
 export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
 
@@ -443,25 +441,9 @@ export function encodeSafetensors(tensors: NamedTensors, metadata?: Record<strin
  */
 export async function writeSafetensors(file: string, tensors: NamedTensors, metadata?: Record<string, string>): Promise<void> {
   const bytes = encodeSafetensors(tensors, metadata);
-  const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  let handle: FileHandle | undefined;
   try {
-    handle = await fs.open(tmp, 'wx');
-    await handle.writeFile(bytes);
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await fs.rename(tmp, file);
+    await writeFileAtomic(file, bytes);
   } catch (e) {
-    await handle?.close().catch(() => {});
-    await fs.rm(tmp, { force: true }).catch(() => {});
     throw new SafetensorsError(file, `write failed: ${(e as Error).message}`);
   }
-  // Persist the rename itself; not all platforms allow fsync on a directory, and the data is
-  // already safe, so this is best effort.
-  try {
-    const d = await fs.open(dir, 'r');
-    try { await d.sync(); } finally { await d.close(); }
-  } catch { /* best effort */ }
 }

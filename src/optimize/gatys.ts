@@ -74,7 +74,7 @@ export async function optimizeImage(o: GatysOptions): Promise<GatysResult> {
     });
   const record = (iteration: number, terms: Omit<GatysIteration, 'iteration' | 'seconds'>) => {
     const info: GatysIteration = { iteration, ...terms, seconds: (performance.now() - started) / 1000 };
-    if (!Number.isFinite(info.total)) throw new Error(`Gatys optimisation diverged at iteration ${iteration} (loss ${info.total}); lower the weights or use --optimizer lbfgs`);
+    if (!Number.isFinite(info.total)) throw new Error(`Gatys optimisation diverged at iteration ${iteration} (loss ${info.total}); lower the loss weights or the learning rate (option lr), or use optimizer 'lbfgs'`);
     history.push(info);
     o.onIteration?.(info);
     o.onProgress?.(iteration / iterations, info);

@@ -153,3 +153,61 @@ function checkCudaInstalled(ort: OrtModule, source: string): void {
     );
   }
 }
+
+/**
+ * A session for graphs beyond the one-input/one-output image contract (float32 tensors in and
+ * out by name), e.g. the temporally smoothed style networks of `src/video/temporal-onnx.ts`,
+ * which take and return normalisation statistics next to the image.
+ */
+export class OrtGraph {
+  private disposed = false;
+
+  private constructor(
+    private readonly ort: OrtModule,
+    private readonly session: Ort.InferenceSession,
+    readonly source: string,
+  ) {}
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  static async load(pathOrBytes: string | Uint8Array, source: string, options: { threads?: number } = {}): Promise<OrtGraph> {
+    const ort = await loadOrt();
+    const threads = options.threads ?? os.availableParallelism();
+    try {
+      const sessionOptions: Ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+      const session = typeof pathOrBytes === 'string' ? await ort.InferenceSession.create(pathOrBytes, sessionOptions) : await ort.InferenceSession.create(pathOrBytes, sessionOptions);
+      return new OrtGraph(ort, session, source);
+    } catch (e) {
+      throw new OrtModelError(`cannot load ONNX model ${source}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  async run(feeds: Record<string, { data: Float32Array; dims: readonly number[] }>): Promise<Record<string, OrtOutput>> {
+    if (this.disposed) throw new OrtModelError(`model ${this.source} was disposed`);
+    const shapes = Object.entries(feeds).map(([k, v]) => `${k} [${v.dims.join(', ')}]`).join(', ');
+    let result: Ort.InferenceSession.OnnxValueMapType;
+    try {
+      result = await this.session.run(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, new this.ort.Tensor('float32', v.data, [...v.dims])])));
+    } catch (e) {
+      throw new OrtModelError(`model ${this.source} failed on ${shapes}: ${(e as Error).message}`, { cause: e });
+    }
+    const out: Record<string, OrtOutput> = {};
+    for (const name of this.session.outputNames) {
+      const t = result[name] as Ort.Tensor | undefined;
+      if (!t || t.type !== 'float32') throw new OrtModelError(`model ${this.source}: output "${name}" is ${t ? t.type : 'missing'}, expected float32`);
+      out[name] = { data: t.data as Float32Array, dims: [...t.dims] };
+    }
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.session.release();
+  }
+}

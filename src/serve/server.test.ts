@@ -4,9 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, WebAppMissingError, type RunningServer } from './server.js';
+import { hostCheck, startServer, WebAppMissingError, type RunningServer } from './server.js';
 
 interface Reply {
   status: number;
@@ -28,7 +29,7 @@ function request(server: RunningServer, rawPath: string, init: { method?: string
   });
 }
 
-async function fixture(t: import('node:test').TestContext): Promise<{ server: RunningServer; top: string }> {
+async function fixture(t: import('node:test').TestContext, allowedHosts?: string[]): Promise<{ server: RunningServer; top: string }> {
   const top = await mkdtemp(path.join(os.tmpdir(), 'perceptual-serve-'));
   t.after(() => rm(top, { recursive: true, force: true }));
   const web = path.join(top, 'web');
@@ -52,7 +53,7 @@ async function fixture(t: import('node:test').TestContext): Promise<{ server: Ru
   await writeFile(path.join(models, 'x4', 'model.onnx'), 'ONNX');
   await writeFile(path.join(models, 'broken', 'card.json'), '{"task": "paint"}');
   await writeFile(path.join(models, 'broken', 'model.onnx'), 'ONNX');
-  const server = await startServer({ webRoot: web, modelsDir: models, port: 0 });
+  const server = await startServer({ webRoot: web, modelsDir: models, port: 0, allowedHosts });
   t.after(() => server.close());
   return { server, top };
 }
@@ -138,4 +139,58 @@ test('a missing web build says how to build it', async (t) => {
     return true;
   });
   await assert.rejects(startServer({ webRoot: top, port: 70000 }), /port must be an integer/);
+});
+
+/** A request with no Host header at all (HTTP/1.0), which http.request cannot send. */
+function requestWithoutHost(server: RunningServer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(server.port, server.host, () => socket.end('GET / HTTP/1.0\r\n\r\n'));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    socket.on('error', reject);
+  });
+}
+
+test('answers only requests whose Host names this server (DNS rebinding): 403 for any other name or port', async (t) => {
+  const { server } = await fixture(t);
+  const p = server.port;
+  assert.deepEqual(server.allowedHosts, [`localhost:${p}`, `127.0.0.1:${p}`, `[::1]:${p}`]);
+  for (const host of [`localhost:${p}`, `127.0.0.1:${p}`, `[::1]:${p}`, `LOCALHOST:${p}`, `localhost.:${p}`]) {
+    const r = await request(server, '/', { headers: { Host: host } });
+    assert.equal(r.status, 200, host);
+  }
+  for (const host of [`evil.example:${p}`, `localhost.evil.example:${p}`, `127.0.0.1.nip.io:${p}`, 'evil.example', `localhost:${p + 1}`, 'localhost', `127.0.0.2:${p}`, `[::2]:${p}`, `localhost:${p}@evil.example`]) {
+    for (const path of ['/', '/models/index.json', '/models/candy/model.onnx']) {
+      const r = await request(server, path, { headers: { Host: host } });
+      assert.equal(r.status, 403, `${host} ${path}`);
+      assert.doesNotMatch(r.body, /ONNX|candy|<title>/, `${host} ${path}`);
+    }
+  }
+  const r = await request(server, '/', { headers: { Host: `evil.example:${p}` } });
+  assert.equal(r.body, `forbidden: Host 'evil.example:${p}' is not this server (it answers to localhost:${p}, 127.0.0.1:${p}, [::1]:${p}); to allow another name, start it with --allow-host <name> (option allowedHosts)\n`);
+  assert.match(await requestWithoutHost(server), /^HTTP\/1\.1 403 [^]*forbidden: no Host header/);
+});
+
+test('allowedHosts adds names; "*" turns the check off; bad entries are refused before binding', async (t) => {
+  const { server } = await fixture(t, ['My.Box', 'fe80::1']);
+  const p = server.port;
+  assert.equal((await request(server, '/', { headers: { Host: `my.box:${p}` } })).status, 200);
+  assert.equal((await request(server, '/', { headers: { Host: `[fe80::1]:${p}` } })).status, 200);
+  assert.equal((await request(server, '/', { headers: { Host: `other.box:${p}` } })).status, 403);
+  const open = await fixture(t, ['*']);
+  assert.deepEqual(open.server.allowedHosts, ['*']);
+  assert.equal((await request(open.server, '/', { headers: { Host: 'anything.example:1' } })).status, 200);
+  await assert.rejects(startServer({ webRoot: '/nonexistent', port: 0, allowedHosts: ['a b'] }), /serve: option allowedHosts must hold host names, got "a b"/);
+});
+
+test('bound to 0.0.0.0, the machine\'s interface addresses are accepted too', () => {
+  const c = hostCheck('0.0.0.0', 8080);
+  assert.ok(c.allows('127.0.0.1:8080'));
+  assert.ok(c.allows('0.0.0.0:8080'));
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const i of list ?? []) if (i.family === 'IPv4') assert.ok(c.allows(`${i.address}:8080`), i.address);
+  }
+  assert.equal(c.allows('evil.example:8080'), false);
+  assert.equal(hostCheck('127.0.0.1', 80).allows('localhost'), true, 'no port in the header means 80');
 });

@@ -7,18 +7,25 @@
  * 404. Every response carries COOP `same-origin` + COEP `require-corp`: they make the page
  * cross-origin isolated, which is what lets onnxruntime-web use SharedArrayBuffer and so
  * WebAssembly threads.
+ *
+ * Requests are answered only when their Host header names this server: localhost, 127.0.0.1,
+ * [::1], the bound address (every local interface address when bound to 0.0.0.0 or ::) or a
+ * host given in `allowedHosts` — with the bound port. Anything else is 403: that is what stops
+ * DNS rebinding (a web page whose own host name is made to resolve to 127.0.0.1 and could then
+ * read the app and the models from the browser).
  */
 import { createReadStream, existsSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { listModels, SAMPLE_IMAGE } from '../infer/node/catalogue.js';
 import { contentType } from './mime.js';
 import { BadPathError, resolveInside, safeSegments } from './safe-path.js';
+import { packageRoot } from '../util/paths.js';
 
 /** The package's root folder (this file is `src/serve/server.ts` or `dist/serve/server.js`). */
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const PACKAGE_ROOT = packageRoot;
 export const DEFAULT_WEB_ROOT = path.join(PACKAGE_ROOT, 'web', 'dist');
 export const DEFAULT_MODELS_DIR = path.join(PACKAGE_ROOT, 'models');
 export const DEFAULT_HOST = '127.0.0.1';
@@ -33,6 +40,12 @@ export interface ServerOptions {
   host?: string;
   /** Default 8080; 0 picks a free port. */
   port?: number;
+  /**
+   * Host names (or addresses) requests may name in their Host header besides the local ones —
+   * e.g. the machine's DNS name when serving on 0.0.0.0. `'*'` turns the check off (then any
+   * web page can make the browser read the app through DNS rebinding).
+   */
+  allowedHosts?: string[];
 }
 
 export interface RunningServer {
@@ -42,6 +55,8 @@ export interface RunningServer {
   port: number;
   webRoot: string;
   modelsDir: string;
+  /** The host names the Host header may carry (with `:port`). */
+  allowedHosts: string[];
   close(): Promise<void>;
 }
 
@@ -140,6 +155,41 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
   res.end(res.req.method === 'HEAD' ? undefined : buf);
 }
 
+/** Host names every server answers to. */
+export const LOCAL_HOST_NAMES = ['localhost', '127.0.0.1', '[::1]'] as const;
+
+/** A host as it appears in a Host header: lower case, IPv6 addresses in brackets. */
+function hostName(address: string): string {
+  const a = address.toLowerCase();
+  return isIP(a) === 6 ? `[${a}]` : a;
+}
+
+/**
+ * The Host-header check of a server bound to `boundHost:port`: the names it accepts and a
+ * predicate on the header's value. Exported for tests.
+ */
+export function hostCheck(boundHost: string, port: number, allowedHosts: readonly string[] = []): { names: string[]; allows(hostHeader: string | undefined): boolean } {
+  if (!Array.isArray(allowedHosts)) throw new TypeError(`serve: option allowedHosts must be an array of host names, got ${JSON.stringify(allowedHosts)}`);
+  for (const h of allowedHosts) {
+    if (typeof h !== 'string' || h === '' || /[\s/@]/.test(h)) throw new TypeError(`serve: option allowedHosts must hold host names, got ${JSON.stringify(h)}`);
+  }
+  if (allowedHosts.includes('*')) return { names: ['*'], allows: () => true };
+  const names = new Set<string>([...LOCAL_HOST_NAMES, hostName(boundHost), ...allowedHosts.map(hostName)]);
+  if (boundHost === '0.0.0.0' || boundHost === '::') {
+    for (const list of Object.values(os.networkInterfaces())) for (const i of list ?? []) names.add(hostName(i.address.replace(/%.*$/, '')));
+  }
+  return {
+    names: [...names],
+    allows(header) {
+      if (!header) return false;
+      const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(header.trim().toLowerCase());
+      if (!m) return false;
+      const headerPort = m[2] === undefined ? 80 : Number(m[2]);
+      return headerPort === port && names.has(m[1]!.replace(/\.$/, ''));
+    },
+  };
+}
+
 /** Start serving; resolves once listening. Throws {@link WebAppMissingError} when the app is not built. */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const webRoot = path.resolve(options.webRoot ?? DEFAULT_WEB_ROOT);
@@ -147,9 +197,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const host = options.host ?? DEFAULT_HOST;
   const port = options.port ?? DEFAULT_PORT;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be an integer 0–65535, got ${port}`);
+  // Checked before anything else, so a bad option fails before the port is taken.
+  hostCheck(host, 0, options.allowedHosts);
   if (!existsSync(path.join(webRoot, 'index.html'))) throw new WebAppMissingError(webRoot);
 
-  const server = http.createServer(createHandler({ webRoot, modelsDir }));
+  const handler = createHandler({ webRoot, modelsDir });
+  let check: ReturnType<typeof hostCheck> | undefined;
+  let accepted: string[] = [];
+  const server = http.createServer((req, res) => {
+    if (!check?.allows(req.headers.host)) {
+      const named = req.headers.host === undefined ? 'no Host header' : `Host '${req.headers.host}'`;
+      return send(res, 403, 'text/plain; charset=utf-8', `forbidden: ${named} is not this server (it answers to ${accepted.join(', ')}); to allow another name, start it with --allow-host <name> (option allowedHosts)\n`);
+    }
+    handler(req, res);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -158,6 +219,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     });
   });
   const addr = server.address() as AddressInfo;
+  check = hostCheck(host, addr.port, options.allowedHosts);
+  accepted = check.names.map((n) => (n === '*' ? n : `${n}:${addr.port}`));
   const urlHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
     url: `http://${urlHost}:${addr.port}/`,
@@ -165,6 +228,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     port: addr.port,
     webRoot,
     modelsDir,
+    allowedHosts: accepted,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((e) => (e ? reject(e) : resolve()));

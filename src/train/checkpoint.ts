@@ -5,9 +5,13 @@
  * exactly (same weights, same optimizer moments, same next batch).
  */
 import { tensor, type Tensor, type Adam, type AdamParamState } from '../engine/index.js';
-import { readSafetensors, writeSafetensors, type NamedTensor, type NamedTensors } from '../nn/safetensors.js';
+import { readSafetensors, readSafetensorsHeader, writeSafetensors, type NamedTensor, type NamedTensors } from '../nn/safetensors.js';
+import { checkFiniteWeights } from '../models/model-folder.js';
+import { FileFieldError, expectInteger, expectNumber, expectObject, parseJsonFile } from '../util/errors.js';
 import { toNamedTensor as toNamed } from '../nn/module.js';
 import type { LoaderPosition } from '../data/batch-loader.js';
+
+export const CHECKPOINT_FORMAT = 'perceptual-checkpoint-1';
 
 export interface CheckpointState {
   iteration: number;
@@ -42,7 +46,7 @@ export async function saveCheckpoint(file: string, model: StatefulModel, optimiz
     s.expAvgSq.dispose();
   });
   await writeSafetensors(file, tensors, {
-    format: 'perceptual-checkpoint-1',
+    format: CHECKPOINT_FORMAT,
     state: JSON.stringify({ ...state, optimizer: { lr: optimizer.lr, steps } }),
   });
 }
@@ -52,12 +56,39 @@ export interface LoadedCheckpoint extends CheckpointState {
   optimizer: { lr: number; state: Array<AdamParamState | null> };
 }
 
+/** The JSON state of a checkpoint, with the optimizer's lr and step counts. */
+export type CheckpointStateWithOptimizer = CheckpointState & { optimizer: { lr: number; steps: number[] } };
+
+/** Check the `state` metadata of a checkpoint: every field the trainer relies on, named in the error. */
+export function parseCheckpointState(file: string, metadata: Record<string, string>): CheckpointStateWithOptimizer {
+  if (metadata.format !== CHECKPOINT_FORMAT || metadata.state === undefined) {
+    throw new FileFieldError(file, 'metadata.format', `not a perceptual training checkpoint (expected ${CHECKPOINT_FORMAT}); to start from a model folder's weights, use them as a model, not with resume`);
+  }
+  const raw = parseJsonFile(`${file} (metadata.state)`, metadata.state, 'the checkpoint state (a JSON object)');
+  const st = expectObject(file, 'metadata.state', raw);
+  const field = (f: string) => `metadata.state.${f}`;
+  const iteration = expectInteger(file, field('iteration'), st.iteration, 0);
+  const pos = expectObject(file, field('position'), st.position);
+  const position = { ...pos, epoch: expectInteger(file, field('position.epoch'), pos.epoch, 0), index: expectInteger(file, field('position.index'), pos.index, 0) } as LoaderPosition;
+  const elapsed = expectNumber(file, field('elapsed'), st.elapsed, 0);
+  const config = expectObject(file, field('config'), st.config);
+  const opt = expectObject(file, field('optimizer'), st.optimizer);
+  const lr = expectNumber(file, field('optimizer.lr'), opt.lr, 0);
+  if (!Array.isArray(opt.steps)) throw new FileFieldError(file, field('optimizer.steps'), `expected an array of step counts, got ${JSON.stringify(opt.steps)}`);
+  const steps = opt.steps.map((n, i) => expectInteger(file, field(`optimizer.steps[${i}]`), n, 0));
+  const extra = st.extra === undefined ? undefined : expectObject(file, field('extra'), st.extra);
+  return { iteration, position, elapsed, config, ...(extra ? { extra } : {}), optimizer: { lr, steps } };
+}
+
+/** The state of a checkpoint without loading its tensors (what a resume checks before building anything). */
+export async function readCheckpointState(file: string): Promise<CheckpointStateWithOptimizer> {
+  return parseCheckpointState(file, (await readSafetensorsHeader(file)).metadata);
+}
+
 export async function loadCheckpoint(file: string): Promise<LoadedCheckpoint> {
   const { tensors, metadata } = await readSafetensors(file);
-  if (metadata.format !== 'perceptual-checkpoint-1' || !metadata.state) {
-    throw new Error(`${file} is not a perceptual training checkpoint (no checkpoint metadata); to start from trained weights use --init instead of --resume`);
-  }
-  const state = JSON.parse(metadata.state) as CheckpointState & { optimizer: { lr: number; steps: number[] } };
+  const state = parseCheckpointState(file, metadata);
+  checkFiniteWeights(file, tensors);
   const model = new Map<string, Tensor>();
   for (const [k, v] of tensors) if (k.startsWith('model.')) model.set(k.slice(6), fromNamed(v));
   const optimState = state.optimizer.steps.map((step, i) => {

@@ -14,15 +14,16 @@
  * network has to beat.
  */
 import path from 'node:path';
-import { tensor, noGrad, tidy, type Tensor, type MemoryFormat } from '../engine/index.js';
+import { noGrad, tidy, type Tensor, type MemoryFormat } from '../engine/index.js';
 import type { TransformerNet } from '../models/transformer-net.js';
 import type { PerceptualLoss } from '../losses/perceptual-loss.js';
 import type { SrDataset } from '../data/sr-dataset.js';
 import { toBytes, saveImage, type RgbImage } from '../data/image.js';
 import { chwToHwc, hwcToChw } from '../data/tensor-layout.js';
 import { imresizeBicubic } from '../data/resize-matlab.js';
-import { psnr } from '../eval/metrics.js';
+import { psnr } from '../metrics/metrics.js';
 import type { TrainingTask } from './trainer.js';
+import { inputTensor } from './input-tensor.js';
 
 export interface SrBatchTensors {
   /** `[B, 3, crop/f, crop/f]`: the network input. */
@@ -50,6 +51,8 @@ export interface SrTaskOptions {
   /** Validation pairs saved as sample images (the first K; default 4). */
   sampleCount?: number;
   memoryFormat?: MemoryFormat;
+  /** Device of the model: inputs are moved there (default 'cpu'). */
+  device?: string;
 }
 
 /** The loss terms an SR objective can have, by the names they are logged under. */
@@ -97,14 +100,10 @@ export class SrTask implements TrainingTask<SrBatchTensors> {
   }
 
   private toInput(data: Float32Array, shape: readonly number[]): Tensor {
-    const t = tensor(data, [...shape]);
-    if (this.memoryFormat !== 'channels_last') return t;
-    const cl = t.contiguous('channels_last');
-    t.dispose();
-    return cl;
+    return inputTensor(data, shape, { memoryFormat: this.memoryFormat, device: this.o.device });
   }
 
-  /** The benchmark's PSNR: Y channel, 8-bit, a border of `factor` px removed (see eval/metrics.ts). */
+  /** The benchmark's PSNR: Y channel, 8-bit, a border of `factor` px removed (see metrics/metrics.ts). */
   private psnr(hr: RgbImage, sr: RgbImage): number {
     return psnr(hr, sr, { border: this.factor, yChannel: true });
   }

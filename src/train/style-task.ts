@@ -4,13 +4,15 @@
  * + λ_TV·ℓTV(ŷ), with the style targets (Grams of the style image) computed once.
  */
 import path from 'node:path';
-import { tensor, noGrad, tidy, type Tensor, type MemoryFormat } from '../engine/index.js';
+import { noGrad, rand, tidy, type Tensor, type MemoryFormat } from '../engine/index.js';
+import { drawPerturbation, perturbInput, stabilityLoss } from '../losses/stability-loss.js';
 import type { TransformerNet } from '../models/transformer-net.js';
 import type { PerceptualLoss } from '../losses/perceptual-loss.js';
 import type { StyleDataset, ValidationSet } from '../data/style-dataset.js';
 import { chwToHwc, hwcToChw } from '../data/tensor-layout.js';
 import { saveImage } from '../data/image.js';
 import type { TrainingTask } from './trainer.js';
+import { inputTensor } from './input-tensor.js';
 
 export interface StyleBatchTensors {
   x: Tensor;
@@ -24,6 +26,10 @@ export interface StyleTaskOptions {
   /** Validation images saved as samples (the first K). */
   sampleCount?: number;
   memoryFormat?: MemoryFormat;
+  /** Device of the model: inputs are moved there (default 'cpu'). */
+  device?: string;
+  /** Video stability term (src/losses/stability-loss.ts): λ, noise σ, largest shift in px; off when weight is 0 or absent. */
+  stability?: { weight: number; noise: number; shift: number };
 }
 
 export class StyleTask implements TrainingTask<StyleBatchTensors> {
@@ -38,12 +44,8 @@ export class StyleTask implements TrainingTask<StyleBatchTensors> {
     this.memoryFormat = o.memoryFormat ?? 'contiguous';
   }
 
-  private toInput(data: Float32Array, shape: number[]): Tensor {
-    const t = tensor(data, shape);
-    if (this.memoryFormat !== 'channels_last') return t;
-    const cl = t.contiguous('channels_last');
-    t.dispose();
-    return cl;
+  private toInput(data: Float32Array, shape: readonly number[]): Tensor {
+    return inputTensor(data, shape, { memoryFormat: this.memoryFormat, device: this.o.device });
   }
 
   async nextBatch(signal?: AbortSignal): Promise<StyleBatchTensors> {
@@ -58,7 +60,12 @@ export class StyleTask implements TrainingTask<StyleBatchTensors> {
   losses(batch: StyleBatchTensors): { total: Tensor; parts: Record<string, Tensor> } {
     const y = this.model.forward(batch.x);
     const terms = this.o.loss.forward(y, batch.x);
-    return { total: terms.total, parts: { content: terms.content, style: terms.style, tv: terms.tv } };
+    const st = this.o.stability;
+    if (!st || st.weight === 0) return { total: terms.total, parts: { content: terms.content, style: terms.style, tv: terms.tv } };
+    // Gupta et al.'s stability term: the network once more on a shifted, noisy copy of the batch.
+    const p = drawPerturbation(() => rand([1]).item(), st.noise, st.shift);
+    const stability = stabilityLoss(y, this.model.forward(perturbInput(batch.x, p)), p).mul(st.weight); // weighted, like the other parts
+    return { total: terms.total.add(stability), parts: { content: terms.content, style: terms.style, tv: terms.tv, stability } };
   }
 
   releaseBatch(batch: StyleBatchTensors): void {

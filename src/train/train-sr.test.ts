@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { Vgg } from '../models/vgg/vgg.js';
 import { readSafetensors } from '../nn/safetensors.js';
 import { JsonlLog } from './log.js';
+import { readModelFolder } from '../models/model-folder.js';
 import { trainSr, loadSrValidation, type TrainSrOptions } from './train-sr.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'perceptual-train-sr-'));
@@ -126,9 +127,9 @@ test('ℓpixel trains without VGG weights, and its card turns histogram matching
 });
 
 test('bad options are refused before any training', async () => {
-  await assert.rejects(trainSr(base(path.join(root, 'bad1'), { patch: 18 })), /patch \(18\) must be a positive multiple of the factor \(4\)/);
-  await assert.rejects(trainSr(base(path.join(root, 'bad2'), { factor: 3, arch: undefined })), /factor must be one of 2, 4, 8/);
-  await assert.rejects(trainSr(base(path.join(root, 'bad3'), { loss: 'gram' as 'feat' })), /loss must be feat or pixel/);
+  await assert.rejects(trainSr(base(path.join(root, 'bad1'), { patch: 18 })), /^Error: train-sr: option 'patch' \(18\) must be a multiple of option 'factor' \(4\)$/);
+  await assert.rejects(trainSr(base(path.join(root, 'bad2'), { factor: 3, arch: undefined })), /^Error: train-sr: option 'factor' must be one of 2, 4, 8, got 3$/);
+  await assert.rejects(trainSr(base(path.join(root, 'bad3'), { loss: 'gram' as 'feat' })), /^Error: train-sr: option 'loss' must be one of "feat", "pixel", got "gram"$/);
   await assert.rejects(loadSrValidation({ dir: path.join(dataDir, 'small'), count: 2, crop: 16, factor: 4, mode: 'paper' }), /none of the 1 images could be used/);
 });
 
@@ -172,9 +173,9 @@ test("net 'fast' (residual to bicubic) learns: after 100 ℓpixel iterations its
   const out = path.join(root, 'fast');
   const r = await trainSr(base(out, { net: 'fast', arch: undefined, dataDir: texTrain, valDir: texVal, valCrop: 64, loss: 'pixel', degradation: 'bicubic', patch: 32, batchSize: 8, iterations: 100, lr: 2e-3, validateEvery: 100, checkpointEvery: 100 }));
   assert.ok(r.completed);
-  const card = JSON.parse(readFileSync(path.join(r.modelDir!, 'card.json'), 'utf8'));
-  assert.equal(card.network.residual, 'bicubic');
-  assert.match(card.network.arch, /,x4$/);
+  const { network } = await readModelFolder(r.modelDir!);
+  assert.equal(network?.residual, 'bicubic');
+  assert.match(network?.arch ?? '', /,x4$/);
   const { psnr, psnrBicubic } = r.lastVal as { psnr: number; psnrBicubic: number };
   assert.ok(psnr > psnrBicubic + 1, `validation PSNR ${psnr.toFixed(2)} dB vs bicubic ${psnrBicubic.toFixed(2)} dB`);
 });

@@ -1,36 +1,34 @@
 /**
- * Library entry for training a super-resolution network (Johnson et al. §4.2): assembles the
- * ×f network, the objective (ℓfeat at relu2_2 or ℓpixel, optional TV), the training pairs and
- * the validation crops, and runs the shared trainer. The CLI (`perceptual train-sr`) is a thin
- * wrapper around {@link trainSr}.
+ * Training a super-resolution network (Johnson et al. §4.2): the SR task's part of the one
+ * training driver (driver.ts) — its options (options.ts, `SR_TRAIN_OPTIONS`), the ×f network,
+ * the objective (ℓfeat at relu2_2 or ℓpixel, optional TV), the training pairs, the validation
+ * crops and the card. The CLI (`perceptual train-sr`) is generated from the same option table.
  *
  * A completed run writes a model folder — `weights.safetensors` (with the network config in
  * its metadata, as train-style does), `card.json` and side-by-side samples — that `upscale`,
  * `eval-sr` and `loadModel` read. The card records whether the paper's post-processing
  * (histogram matching to the LR input) applies: on for ℓfeat models, off for ℓpixel ones.
  */
-import { promises as fs, existsSync } from 'node:fs';
 import path from 'node:path';
-import { resolveDevice, defaultPrecision, manualSeed, type Precision } from '../engine/index.js';
-import { buildSrNet, srArch, SR_NETS, SR_PATCH, type SrNetName } from '../models/sr-net.js';
+import type { Precision } from '../engine/index.js';
+import { buildSrNet, srArch, type SrNetName } from '../models/sr-net.js';
 import { Vgg } from '../models/vgg/vgg.js';
 import { setupLoss } from '../losses/setup.js';
 import { createPerceptualLoss, lossProfile, type LossProfileName } from '../losses/profiles.js';
-import type { PerceptualLoss, PerceptualLossConfig } from '../losses/perceptual-loss.js';
+import type { PerceptualLossConfig } from '../losses/perceptual-loss.js';
 import { SrDataset, decodeRgb } from '../data/sr-dataset.js';
 import { SkipSample } from '../data/batch-loader.js';
 import { listImages } from '../data/image-folder.js';
 import { crop, degrade, type DegradeMode } from '../data/degrade.js';
-import { loadCheckpoint } from './checkpoint.js';
+import type { SrCard } from '../models/model-folder.js';
 import { SrTask, type SrValidationPair } from './sr-task.js';
-import { writeModelFolder } from './model-folder.js';
-import { train, type TrainResult } from './trainer.js';
-import type { ProgressReporter } from './progress.js';
+import { trainModel, type DriverHooks, type DriverOptions, type TaskSpec, type TrainModelResult } from './driver.js';
+import { SR_TRAIN_OPTIONS } from './options.js';
 
 export type SrLoss = 'feat' | 'pixel';
-export const SR_LOSSES: readonly SrLoss[] = ['feat', 'pixel'];
+export const SR_LOSSES = SR_TRAIN_OPTIONS.loss.choices satisfies readonly SrLoss[];
 
-export interface TrainSrOptions {
+export interface TrainSrOptions extends DriverHooks {
   /** Upscaling factor: 4 or 8 in the paper (2 works too). */
   factor: number;
   /** 'feat': ℓfeat at relu2_2 (the paper's perceptual models); 'pixel': ℓpixel (its baseline). */
@@ -79,18 +77,9 @@ export interface TrainSrOptions {
   validateEvery?: number;
   /** Continue a run exactly: a checkpoint path, or 'auto' (`<outDir>/checkpoint.safetensors` if present). */
   resume?: string;
-  signal?: AbortSignal;
-  progress?: ProgressReporter;
-  quiet?: boolean;
-  onSkip?: (file: string, reason: string) => void;
-  log?: (message: string) => void;
 }
 
-export interface TrainSrResult extends TrainResult {
-  /** Folder with weights.safetensors, card.json and samples (written when the run completed). */
-  modelDir?: string;
-  config: Record<string, unknown>;
-}
+export type TrainSrResult = TrainModelResult;
 
 /**
  * The fixed validation pairs: the centre crop of the first `count` readable photos of `dir`
@@ -134,167 +123,111 @@ function srLossConfig(loss: SrLoss, base: PerceptualLossConfig, tvWeight: number
   };
 }
 
-export async function trainSr(o: TrainSrOptions): Promise<TrainSrResult> {
-  const log = o.log ?? (() => {});
-  if (!SR_LOSSES.includes(o.loss)) throw new Error(`train-sr: loss must be ${SR_LOSSES.join(' or ')}, got '${String(o.loss)}'`);
-  const device = resolveDevice(o.device);
-  if (device !== 'cpu') throw new Error('train-sr: CUDA training is not wired through the data path yet; use --device cpu');
-  const profileName = o.profile ?? 'vgg19-conv3';
-  const profile = lossProfile(profileName);
-  const factor = o.factor;
-  if (!o.arch) srArch(factor); // refuses factors the paper's network does not have, before anything is loaded
-  const net = o.net ?? 'paper';
-  if (!SR_NETS.includes(net)) throw new Error(`train-sr: net must be ${SR_NETS.join(' or ')}, got '${String(net)}'`);
-  const patch = o.patch ?? SR_PATCH;
-  if (!Number.isInteger(patch) || patch < factor || patch % factor !== 0) throw new Error(`train-sr: the patch (${patch}) must be a positive multiple of the factor (${factor})`);
-  const degradation = o.degradation ?? 'paper';
-  if (degradation !== 'paper' && degradation !== 'bicubic') throw new Error(`train-sr: degradation must be 'paper' or 'bicubic', got '${String(degradation)}'`);
-  const precision = o.precision ?? defaultPrecision(device);
-  const resumeFile = o.resume === 'auto' ? path.join(o.outDir, 'checkpoint.safetensors') : o.resume;
-  const resumed = resumeFile && existsSync(resumeFile) ? await loadCheckpoint(resumeFile) : undefined;
-  if (o.resume && o.resume !== 'auto' && !resumed) throw new Error(`--resume: no checkpoint at ${o.resume}`);
+/** The options with the table's defaults filled in. */
+type SrRun = TrainSrOptions & DriverOptions & { profile: LossProfileName; net: SrNetName; patch: number; degradation: DegradeMode; valCount: number };
 
-  const seed = o.seed ?? 0;
-  manualSeed(seed); // reproducible initial weights
-  const model = buildSrNet(factor, { net, ...(o.arch ? { arch: o.arch } : {}) });
-  const lossConfig = srLossConfig(o.loss, profile.sr, o.tvWeight);
-  const config = {
-    task: 'sr',
-    factor,
-    loss: o.loss,
-    degradation,
-    dataDir: path.resolve(o.dataDir),
-    net,
-    arch: model.config.arch,
-    profile: profileName,
-    lossConfig,
-    patch,
-    batchSize: o.batchSize ?? 4,
-    iterations: o.iterations ?? 200000,
-    lr: o.lr ?? 1e-3,
-    seed,
-    precision,
-  };
-  if (resumed) {
-    // The run's identity must not change under a resume; iterations may be extended.
-    const old = resumed.config as Partial<typeof config>;
-    for (const k of ['factor', 'loss', 'degradation', 'net', 'arch', 'patch', 'batchSize', 'seed'] as const) {
-      if (old[k] !== undefined && JSON.stringify(old[k]) !== JSON.stringify(config[k])) {
-        model.dispose();
-        throw new Error(`--resume: the checkpoint was trained with ${k}=${JSON.stringify(old[k])}, this run asks for ${JSON.stringify(config[k])}`);
-      }
-    }
-    // Only its configuration and data position are needed here; the trainer reloads the tensors.
-    for (const t of resumed.model.values()) t.dispose();
-    for (const s of resumed.optimizer.state) {
-      s?.expAvg.dispose();
-      s?.expAvgSq.dispose();
-    }
-  }
+export const SR_TASK: TaskSpec<SrRun, SrTask> = {
+  operation: 'train-sr',
+  options: SR_TRAIN_OPTIONS,
+  identityKeys: ['factor', 'loss', 'degradation', 'net', 'arch', 'patch', 'batchSize', 'seed'],
 
-  let vgg: Vgg, vggPath: string, loss: PerceptualLoss | undefined;
-  const ownsVgg = !o.lossNetwork;
-  try {
-    if (o.lossNetwork) {
-      vgg = o.lossNetwork;
-      vggPath = vgg.file;
-    } else if (o.loss === 'pixel' && !o.vgg) {
+  configure(o, precision) {
+    const { factor, patch } = o;
+    if (!o.arch) srArch(factor); // refuses factors the paper's network does not have, before anything is loaded
+    if (patch % factor !== 0) throw new Error(`train-sr: option 'patch' (${patch}) must be a multiple of option 'factor' (${factor})`);
+    // The canonical architecture string (the identity a resume compares), without keeping the network.
+    const probe = buildSrNet(factor, { net: o.net, ...(o.arch ? { arch: o.arch } : {}) });
+    const arch = probe.config.arch;
+    probe.dispose();
+    return {
+      task: 'sr',
+      factor,
+      loss: o.loss,
+      degradation: o.degradation,
+      dataDir: path.resolve(o.dataDir),
+      net: o.net,
+      arch,
+      profile: o.profile,
+      lossConfig: srLossConfig(o.loss, lossProfile(o.profile).sr, o.tvWeight),
+      patch,
+      batchSize: o.batchSize,
+      iterations: o.iterations,
+      lr: o.lr,
+      seed: o.seed,
+      precision,
+    };
+  },
+
+  buildModel({ o }) {
+    return buildSrNet(o.factor, { net: o.net, ...(o.arch ? { arch: o.arch } : {}) });
+  },
+
+  async buildLoss({ o, config }) {
+    const profile = lossProfile(o.profile);
+    const lossConfig = config.lossConfig as PerceptualLossConfig;
+    if (o.lossNetwork) return { vgg: o.lossNetwork, vggPath: o.lossNetwork.file, loss: createPerceptualLoss(o.lossNetwork, profile, 'sr', lossConfig), ownsVgg: false };
+    if (o.loss === 'pixel' && !o.vgg) {
       // ℓpixel never runs the loss network (no content layer has a weight), but PerceptualLoss
       // is built around one: a random stand-in up to the SR layer, so that training ℓpixel
       // needs no VGG weights on disk.
-      vgg = Vgg.random(profile.arch, lossConfig.contentLayers);
-      vggPath = '(not used by ℓpixel)';
-    } else {
-      ({ vgg, loss, vggPath } = await setupLoss({ profile: profileName, task: 'sr', vgg: o.vgg, overrides: lossConfig }));
+      const vgg = Vgg.random(profile.arch, lossConfig.contentLayers);
+      return { vgg, vggPath: '(not used by ℓpixel)', loss: createPerceptualLoss(vgg, profile, 'sr', lossConfig), ownsVgg: true };
     }
-    loss ??= createPerceptualLoss(vgg, profile, 'sr', lossConfig);
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
-  const memoryFormat = precision === 'bf16' ? 'channels_last' : 'contiguous';
-  if (memoryFormat === 'channels_last') {
-    model.toMemoryFormat('channels_last');
-    if (ownsVgg) vgg.toMemoryFormat('channels_last');
-  }
-  log(`×${factor} super-resolution, ${o.loss === 'feat' ? `ℓfeat at ${lossConfig.contentLayers.join(', ')} of ${vgg.arch} (${vggPath})` : 'ℓpixel'}` +
-    `${lossConfig.tvWeight > 0 ? ` + ${lossConfig.tvWeight}·ℓTV` : ''}; ${degradation} degradation; ${patch}px patches, batch ${config.batchSize}; ` +
-    `network ${model.config.arch} (${model.numParameters()} parameters); ${precision}${memoryFormat === 'channels_last' ? ' + channels_last' : ''}`);
+    const { vgg, loss, vggPath } = await setupLoss({ profile: o.profile, task: 'sr', vgg: o.vgg, overrides: lossConfig });
+    return { vgg, loss, vggPath, ownsVgg: true };
+  },
 
-  let task: SrTask | undefined;
-  let result: TrainResult;
-  try {
-    const dataset = new SrDataset({ dir: o.dataDir, factor, mode: degradation, crop: patch, batchSize: config.batchSize, seed: config.seed, position: resumed?.position, onSkip: o.onSkip, signal: o.signal, workers: o.workers });
-    await dataset.init();
+  async buildTask({ o, data, memoryFormat, device }, { model, loss }) {
+    const dataset = new SrDataset({ dir: o.dataDir, factor: o.factor, mode: o.degradation, crop: o.patch, ...data, seed: o.seed, onSkip: o.onSkip, signal: o.signal, workers: o.workers });
     try {
+      await dataset.init();
       const validation = o.valDir
-        ? await loadSrValidation({ dir: o.valDir, count: o.valCount ?? 8, crop: o.valCrop ?? Math.max(patch, 256), factor, mode: degradation, onSkip: o.onSkip, signal: o.signal })
+        ? await loadSrValidation({ dir: o.valDir, count: o.valCount, crop: o.valCrop ?? Math.max(o.patch, 256), factor: o.factor, mode: o.degradation, onSkip: o.onSkip, signal: o.signal })
         : undefined;
-      task = new SrTask({ model, loss, dataset, validation, memoryFormat });
+      return new SrTask({ model, loss, dataset, validation, memoryFormat, device });
     } catch (e) {
       dataset.close();
       throw e;
     }
-    try {
-      result = await train(task, {
-        outDir: o.outDir,
-        iterations: config.iterations,
-        lr: config.lr,
-        precision,
-        checkpointEvery: o.checkpointEvery,
-        validateEvery: o.validateEvery,
-        resume: resumed ? resumeFile : undefined,
-        config,
-        signal: o.signal,
-        progress: o.progress,
-        quiet: o.quiet,
-      });
-    } finally {
-      task.close();
-    }
+  },
 
-    let modelDir: string | undefined;
-    if (result.completed) {
-      modelDir = o.modelDir ?? path.join(o.outDir, 'model');
-      await fs.mkdir(modelDir, { recursive: true });
-      model.eval();
-      // Samples of the final network, shown next to the model (the catalogue lists them).
-      const samples = (await task.writeSamples(modelDir, 'sample-')).map((f) => path.basename(f));
-      const name = o.name ?? path.basename(o.modelDir ?? o.outDir);
-      const lossName = o.loss === 'feat' ? 'ℓfeat' : 'ℓpixel';
-      const card = {
-        name,
-        title: o.title ?? `Super-resolution ×${factor}, ${lossName}${degradation === 'bicubic' ? ' (bicubic LR)' : ''}`,
-        task: 'sr',
-        scale: factor,
-        loss: o.loss,
-        degradation,
-        // The paper's post-processing (§4.2): ℓfeat outputs drift in colour; matching their
-        // histogram to the LR input's fixes it. ℓpixel outputs do not need it.
-        histogramMatch: o.loss === 'feat',
-        network: model.config,
-        parameters: model.numParameters(),
-        lossProfile: profileName,
-        ...(o.loss === 'feat' ? { lossNetwork: { arch: vgg.arch, preprocessing: vgg.preprocessing, layers: lossConfig.contentLayers } } : {}),
-        lambda: { feat: lossConfig.contentWeight, pixel: lossConfig.pixelWeight, tv: lossConfig.tvWeight },
-        data: { dir: path.basename(o.dataDir), patch, lrSize: patch / factor, batchSize: config.batchSize, seed: config.seed },
-        iterations: result.iteration,
-        lr: config.lr,
-        precision,
-        trainedAt: new Date().toISOString(),
-        trainingSeconds: Math.round(result.elapsed),
-        imagesPerSecond: Number(result.imagesPerSecond.toFixed(3)),
-        finalTrainLoss: result.lastTrain,
-        finalValLoss: result.lastVal,
-        samples,
-        samplesLayout: 'bicubic | network | HR (validation centre crops)',
-      };
-      await writeModelFolder(modelDir, model, card);
-    }
-    return { ...result, modelDir, config };
-  } finally {
-    model.dispose();
-    loss.dispose();
-    if (ownsVgg) vgg.dispose();
-  }
+  describe({ o, config }, { model, vgg, vggPath }) {
+    const lossConfig = config.lossConfig as PerceptualLossConfig;
+    return `×${o.factor} super-resolution, ${o.loss === 'feat' ? `ℓfeat at ${lossConfig.contentLayers.join(', ')} of ${vgg.arch} (${vggPath})` : 'ℓpixel'}` +
+      `${lossConfig.tvWeight > 0 ? ` + ${lossConfig.tvWeight}·ℓTV` : ''}; ${o.degradation} degradation; ${o.patch}px patches, batch ${o.batchSize}; ` +
+      `network ${model.config.arch} (${model.numParameters()} parameters)`;
+  },
+
+  async card({ o, config }, { model, vgg, task, record, modelDir, name }) {
+    const lossConfig = config.lossConfig as PerceptualLossConfig;
+    // Samples of the final network, shown next to the model (the catalogue lists them).
+    const samples = (await task.writeSamples(modelDir, 'sample-')).map((f) => path.basename(f));
+    const lossName = o.loss === 'feat' ? 'ℓfeat' : 'ℓpixel';
+    const card: SrCard = {
+      kind: 'sr',
+      name,
+      title: o.title ?? `Super-resolution ×${o.factor}, ${lossName}${o.degradation === 'bicubic' ? ' (bicubic LR)' : ''}`,
+      task: 'sr',
+      scale: o.factor,
+      loss: o.loss,
+      degradation: o.degradation,
+      // The paper's post-processing (§4.2): ℓfeat outputs drift in colour; matching their
+      // histogram to the LR input's fixes it. ℓpixel outputs do not need it.
+      histogramMatch: o.loss === 'feat',
+      parameters: model.numParameters(),
+      lossProfile: o.profile,
+      ...(o.loss === 'feat' ? { lossNetwork: { arch: vgg.arch, preprocessing: vgg.preprocessing, layers: lossConfig.contentLayers } } : {}),
+      lambda: { feat: lossConfig.contentWeight as number, pixel: lossConfig.pixelWeight, tv: lossConfig.tvWeight },
+      data: { dir: path.basename(o.dataDir), patch: o.patch, lrSize: o.patch / o.factor, batchSize: o.batchSize, seed: o.seed },
+      ...record,
+      samples,
+      samplesLayout: 'bicubic | network | HR (validation centre crops)',
+    };
+    return card;
+  },
+};
+
+/** Train a super-resolution network; see the module comment. */
+export function trainSr(o: TrainSrOptions): Promise<TrainSrResult> {
+  return trainModel(SR_TASK, o as Partial<SrRun>);
 }

@@ -1,36 +1,51 @@
 /**
- * Library entry for training a style network: assembles the transformation network, the loss
- * network and profile, the data, and runs the shared trainer. The CLI (`perceptual
- * train-style`) is a thin wrapper around {@link trainStyle}.
+ * Training a style network (Johnson et al. §4.1): the style task's part of the one training
+ * driver (driver.ts) — its options (options.ts, `STYLE_TRAIN_OPTIONS`), the transformation
+ * network, the perceptual loss with the style image's Gram targets, the data, and the card.
+ * The CLI (`perceptual train-style`) is generated from the same option table.
  */
-import { promises as fs, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { resolveDevice, defaultPrecision, manualSeed, type Precision } from '../engine/index.js';
+import type { Precision } from '../engine/index.js';
 import { buildStyleNet } from '../models/transformer-net.js';
-import { setupLoss } from '../losses/setup.js';
 import { Vgg } from '../models/vgg/vgg.js';
-import { writeModelFolder } from './model-folder.js';
-import { LOSS_PROFILES, type LossProfileName } from '../losses/profiles.js';
+import { setupLoss } from '../losses/setup.js';
+import { lossProfile, type LossProfile, type LossProfileName } from '../losses/profiles.js';
+import type { PerceptualLossConfig } from '../losses/perceptual-loss.js';
 import { StyleDataset, ValidationSet } from '../data/style-dataset.js';
 import { loadImageResized, imageToTensor } from '../data/tensor-image.js';
-import { loadCheckpoint } from './checkpoint.js';
+import { MODEL_FILES, type StyleCard } from '../models/model-folder.js';
 import { StyleTask } from './style-task.js';
-import { train, type TrainResult } from './trainer.js';
-import type { ProgressReporter } from './progress.js';
+import { trainModel, type DriverHooks, type DriverOptions, type TaskSpec, type TrainModelResult } from './driver.js';
+import { STYLE_TRAIN_OPTIONS } from './options.js';
 
-export interface TrainStyleOptions {
+export interface TrainStyleOptions extends DriverHooks {
   styleImage: string;
   dataDir: string;
   valDir?: string;
+  /** Run folder: checkpoint, log.jsonl, losses.svg, samples/ (and model/ unless modelDir). */
   outDir: string;
+  /** Model folder written when the run completes (default `<outDir>/model`). */
+  modelDir?: string;
+  /** Card name (default: the model folder's name when given, else the run folder's). */
+  name?: string;
+  /** Card title (default: the name). */
+  title?: string;
   /** Architecture preset ('paper', 'half-instance') or string. */
   arch?: string;
   norm?: 'batch' | 'instance';
   profile?: LossProfileName;
   /** VGG weights file/folder (default: the first found by findVggWeights()), or a built loss network (tests; the caller owns it). */
   vgg?: string | Vgg;
+  /** A built loss network (the caller keeps owning it); the same as passing a Vgg as `vgg`. */
+  lossNetwork?: Vgg;
   contentWeight?: number;
-  styleWeight?: number;
+  /**
+   * λ_style: one number for every style layer, or one per layer. A profile whose weights are
+   * per layer (e.g. 'paper', λ_j = 5/C_j²) takes only a list: one number would silently drop
+   * its per-layer scaling.
+   */
+  styleWeight?: number | readonly number[];
   tvWeight?: number;
   imageSize?: number;
   /** Longer side of the style image (default: imageSize). */
@@ -44,128 +59,151 @@ export interface TrainStyleOptions {
   checkpointEvery?: number;
   validateEvery?: number;
   valCount?: number;
+  /** Continue a run exactly: a checkpoint path, or 'auto' (`<outDir>/checkpoint.safetensors` if present). */
   resume?: string;
-  signal?: AbortSignal;
-  progress?: ProgressReporter;
-  quiet?: boolean;
-  onSkip?: (file: string, reason: string) => void;
-  log?: (message: string) => void;
+  /** λ of the video stability term (src/losses/stability-loss.ts); 0 (default) is off. */
+  stabilityWeight?: number;
+  /** σ of the stability term's noise, 0–255 scale. */
+  stabilityNoise?: number;
+  /** Largest shift of the stability term's input, pixels. */
+  stabilityShift?: number;
+  /** Start from these weights (model folder or weights.safetensors of the same architecture). */
+  init?: string;
 }
 
-export interface TrainStyleResult extends TrainResult {
-  /** Folder with weights.safetensors and card.json (written when the run completed). */
-  modelDir?: string;
-  config: Record<string, unknown>;
+export type TrainStyleResult = TrainModelResult;
+
+/** The options with the table's defaults filled in. */
+type StyleRun = TrainStyleOptions & DriverOptions & { profile: LossProfileName; arch: string; imageSize: number; valCount: number; stabilityWeight: number; stabilityNoise: number; stabilityShift: number };
+
+/**
+ * The style weights of a run: the profile's unless `styleWeight` is given. One number applies
+ * to every layer — refused for a profile with per-layer weights (it would silently drop their
+ * scaling); a list gives one weight per layer.
+ */
+export function resolveStyleWeights(profile: LossProfile, styleWeight: number | readonly number[] | undefined): number[] {
+  const layers = profile.style.styleLayers;
+  const base = profile.style.styleWeights;
+  if (styleWeight === undefined) return typeof base === 'number' ? layers.map(() => base) : [...base];
+  if (typeof styleWeight === 'number') {
+    if (typeof base !== 'number') {
+      throw new Error(
+        `train-style: option 'styleWeight': profile '${profile.name}' has per-layer style weights ` +
+          `(${layers.map((l, i) => `${l} ${base[i]!.toExponential(2)}`).join(', ')}); give ${layers.length} values, one per layer, not one number`,
+      );
+    }
+    return layers.map(() => styleWeight);
+  }
+  if (styleWeight.length !== layers.length) {
+    throw new Error(`train-style: option 'styleWeight': ${styleWeight.length} values for the ${layers.length} style layers of profile '${profile.name}' (${layers.join(', ')})`);
+  }
+  return [...styleWeight];
 }
 
-export async function trainStyle(o: TrainStyleOptions): Promise<TrainStyleResult> {
-  const log = o.log ?? (() => {});
-  const device = resolveDevice(o.device);
-  if (device !== 'cpu') throw new Error('train-style: CUDA training is not wired through the data path yet; use --device cpu');
-  const profileName = o.profile ?? 'vgg19-conv3';
-  const profile = LOSS_PROFILES[profileName];
-  if (!profile) throw new Error(`unknown loss profile '${o.profile}' (${Object.keys(LOSS_PROFILES).join(', ')})`);
-  const imageSize = o.imageSize ?? 256;
-  const precision = o.precision ?? defaultPrecision(device);
-  const resumeFile = o.resume === 'auto' ? path.join(o.outDir, 'checkpoint.safetensors') : o.resume;
-  const resumed = resumeFile && existsSync(resumeFile) ? await loadCheckpoint(resumeFile) : undefined;
-  if (o.resume && o.resume !== 'auto' && !resumed) throw new Error(`--resume: no checkpoint at ${o.resume}`);
-
-  const styleLayers = profile.style.styleLayers;
-  const lossConfig = {
+function lossConfigOf(o: StyleRun): PerceptualLossConfig {
+  const profile = lossProfile(o.profile);
+  return {
     ...profile.style,
     contentWeight: o.contentWeight ?? profile.style.contentWeight,
-    styleWeights: o.styleWeight !== undefined ? styleLayers.map(() => o.styleWeight!) : profile.style.styleWeights,
+    styleWeights: resolveStyleWeights(profile, o.styleWeight),
     tvWeight: o.tvWeight ?? profile.style.tvWeight,
   };
-  const config = {
-    task: 'style',
-    styleImage: path.resolve(o.styleImage),
-    dataDir: path.resolve(o.dataDir),
-    arch: o.arch ?? 'half-instance',
-    norm: o.norm,
-    profile: profileName,
-    loss: lossConfig,
-    imageSize,
-    styleSize: o.styleSize ?? imageSize,
-    batchSize: o.batchSize ?? 4,
-    iterations: o.iterations ?? 40000,
-    lr: o.lr ?? 1e-3,
-    seed: o.seed ?? 0,
-    precision,
-  };
-  if (resumed) {
-    // The run's identity must not change under a resume; iterations may be extended.
-    const old = resumed.config as typeof config;
-    for (const k of ['arch', 'profile', 'imageSize', 'batchSize', 'seed'] as const) {
-      if (old[k] !== undefined && JSON.stringify(old[k]) !== JSON.stringify(config[k])) {
-        throw new Error(`--resume: the checkpoint was trained with ${k}=${JSON.stringify(old[k])}, this run asks for ${JSON.stringify(config[k])}`);
-      }
-    }
-  }
+}
 
-  const { vgg, loss, vggPath } = await setupLoss({ profile: profileName, task: 'style', vgg: o.vgg, overrides: lossConfig });
-  manualSeed(config.seed); // reproducible initial weights: the same seed gives the same run
-  const model = buildStyleNet(config.arch, o.norm ? { norm: o.norm } : {});
-  const memoryFormat = precision === 'bf16' ? 'channels_last' : 'contiguous';
-  if (memoryFormat === 'channels_last') {
-    model.toMemoryFormat('channels_last');
-    vgg.toMemoryFormat('channels_last');
-  }
-  const style = imageToTensor(await loadImageResized(o.styleImage, config.styleSize));
-  loss.setStyle(style);
-  style.dispose();
-  log(`style ${o.styleImage} at ${config.styleSize}px; loss network ${vgg.arch} (${vggPath}) up to ${vgg.deepest}; profile ${profileName}; ` +
-    `network ${config.arch} (${model.numParameters()} parameters); ${precision}${memoryFormat === 'channels_last' ? ' + channels_last' : ''}`);
+export const STYLE_TASK: TaskSpec<StyleRun, StyleTask> = {
+  operation: 'train-style',
+  options: STYLE_TRAIN_OPTIONS,
+  identityKeys: ['arch', 'profile', 'imageSize', 'batchSize', 'seed'],
 
-  const dataset = new StyleDataset({ dir: o.dataDir, size: imageSize, batchSize: config.batchSize, seed: config.seed, position: resumed?.position, onSkip: o.onSkip, signal: o.signal });
-  await dataset.init();
-  const validation = o.valDir ? await ValidationSet.load({ dir: o.valDir, count: o.valCount ?? 8, size: imageSize, onSkip: o.onSkip }) : undefined;
-  const task = new StyleTask({ model, loss, dataset, validation, memoryFormat });
-  let result: TrainResult;
-  try {
-    result = await train(task, {
-      outDir: o.outDir,
-      iterations: config.iterations,
-      lr: config.lr,
-      precision,
-      checkpointEvery: o.checkpointEvery,
-      validateEvery: o.validateEvery,
-      resume: resumed ? resumeFile : undefined,
-      config,
-      signal: o.signal,
-      progress: o.progress,
-      quiet: o.quiet,
-    });
-  } finally {
-    task.close();
-  }
-  let modelDir: string | undefined;
-  if (result.completed) {
-    modelDir = path.join(o.outDir, 'model');
-    await writeModelFolder(modelDir, model, {
-      name: path.basename(o.outDir),
-      title: path.basename(o.outDir),
+  configure(o, precision) {
+    return {
       task: 'style',
-      network: model.config,
+      styleImage: path.resolve(o.styleImage),
+      dataDir: path.resolve(o.dataDir),
+      arch: o.arch,
+      norm: o.norm,
+      profile: o.profile,
+      lossConfig: lossConfigOf(o),
+      imageSize: o.imageSize,
+      styleSize: o.styleSize ?? o.imageSize,
+      batchSize: o.batchSize,
+      iterations: o.iterations,
+      lr: o.lr,
+      seed: o.seed,
+      precision,
+      ...(o.stabilityWeight > 0 ? { stability: { weight: o.stabilityWeight, noise: o.stabilityNoise, shift: o.stabilityShift } } : {}),
+      ...(o.init ? { init: path.resolve(o.init) } : {}),
+    };
+  },
+
+  buildModel({ o }) {
+    return buildStyleNet(o.arch, o.norm ? { norm: o.norm } : {});
+  },
+
+  async buildLoss({ o, config, device }) {
+    const lossNetwork = o.lossNetwork;
+    const { vgg, loss, vggPath } = await setupLoss({ profile: o.profile, task: 'style', vgg: lossNetwork ?? (o.vgg as string | undefined), overrides: config.lossConfig as PerceptualLossConfig });
+    try {
+      if (device !== 'cpu' && !lossNetwork) vgg.toDevice(device);
+      let style = imageToTensor(await loadImageResized(o.styleImage, config.styleSize as number));
+      if (device !== 'cpu') {
+        const moved = style.toDevice(device);
+        style.dispose();
+        style = moved;
+      }
+      try {
+        loss.setStyle(style);
+      } finally {
+        style.dispose();
+      }
+    } catch (e) {
+      loss.dispose();
+      if (!lossNetwork) vgg.dispose();
+      throw e;
+    }
+    return { vgg, loss, vggPath, ownsVgg: !lossNetwork };
+  },
+
+  async buildTask({ o, data, memoryFormat, device }, { model, loss }) {
+    const dataset = new StyleDataset({ dir: o.dataDir, size: o.imageSize, ...data, seed: o.seed, onSkip: o.onSkip, signal: o.signal });
+    try {
+      await dataset.init();
+      const validation = o.valDir ? await ValidationSet.load({ dir: o.valDir, count: o.valCount, size: o.imageSize, onSkip: o.onSkip }) : undefined;
+      if (o.init) await model.loadSafetensors(existsSync(path.join(o.init, MODEL_FILES.weights)) ? path.join(o.init, MODEL_FILES.weights) : o.init);
+      const stability = o.stabilityWeight > 0 ? { weight: o.stabilityWeight, noise: o.stabilityNoise, shift: o.stabilityShift } : undefined;
+      return new StyleTask({ model, loss, dataset, validation, memoryFormat, device, stability });
+    } catch (e) {
+      dataset.close();
+      throw e;
+    }
+  },
+
+  describe({ o, config }, { model, vgg, vggPath }) {
+    return `style ${o.styleImage} at ${String(config.styleSize)}px; loss network ${vgg.arch} (${vggPath}) up to ${vgg.deepest}; profile ${o.profile}; network ${o.arch} (${model.numParameters()} parameters)`;
+  },
+
+  async card({ o, config }, { model, vgg, record, name }) {
+    const loss = config.lossConfig as PerceptualLossConfig;
+    const card: StyleCard = {
+      kind: 'style',
+      task: 'style',
+      name,
+      title: o.title ?? name,
       parameters: model.numParameters(),
       styleImage: path.basename(o.styleImage),
-      lossProfile: profileName,
+      lossProfile: o.profile,
       lossNetwork: { arch: vgg.arch, preprocessing: vgg.preprocessing, deepest: vgg.deepest },
-      lambda: { content: lossConfig.contentWeight, style: lossConfig.styleWeights, tv: lossConfig.tvWeight },
-      data: { dir: path.basename(o.dataDir), imageSize, batchSize: config.batchSize, seed: config.seed },
-      styleSize: config.styleSize,
-      iterations: result.iteration,
-      lr: config.lr,
-      precision,
-      trainingSeconds: Math.round(result.elapsed),
-      imagesPerSecond: Number(result.imagesPerSecond.toFixed(3)),
-      finalTrainLoss: result.lastTrain,
-      finalValLoss: result.lastVal,
-    });
-  }
-  model.dispose();
-  if (!(o.vgg instanceof Vgg)) vgg.dispose();
-  loss.dispose();
-  return { ...result, modelDir, config };
+      lambda: { content: loss.contentWeight, style: loss.styleWeights, tv: loss.tvWeight },
+      data: { dir: path.basename(o.dataDir), imageSize: o.imageSize, batchSize: o.batchSize, seed: o.seed },
+      styleSize: config.styleSize as number,
+      ...record,
+    };
+    return card;
+  },
+};
+
+/** Train a style network; see the module comment. */
+export function trainStyle(o: TrainStyleOptions): Promise<TrainStyleResult> {
+  const { vgg, ...rest } = o;
+  return trainModel(STYLE_TASK, (vgg instanceof Vgg ? { ...rest, lossNetwork: vgg } : o) as Partial<StyleRun>);
 }

@@ -14,8 +14,10 @@ import { Adam, autocast, tidy, type Tensor, type Precision } from '../engine/ind
 import type { LoaderPosition } from '../data/batch-loader.js';
 import { saveCheckpoint, loadCheckpoint, type StatefulModel } from './checkpoint.js';
 import { JsonlLog } from './log.js';
+import { COMMON_TRAIN_OPTIONS } from './options.js';
 import { lossSeries, plotSvg } from './plot.js';
 import { createProgress, type ProgressReporter } from './progress.js';
+import type { DataParallel } from './distributed.js';
 
 /** What a task (style, SR) provides to the loop. */
 export interface TrainingTask<Batch> {
@@ -58,6 +60,11 @@ export interface TrainerOptions {
   onProgress?: (fraction: number, info: { iteration: number; loss: number; imagesPerSecond: number }) => void;
   progress?: ProgressReporter;
   quiet?: boolean;
+  /**
+   * Data-parallel training (src/train/distributed.ts): the task's batches are this rank's share;
+   * gradients are averaged between backward and step; only rank 0 writes anything.
+   */
+  distributed?: DataParallel;
 }
 
 export interface TrainResult {
@@ -74,11 +81,11 @@ export interface TrainResult {
 
 /** The loss became NaN or infinite: the run stops; the last checkpoint is untouched. */
 export class TrainingDivergedError extends Error {
-  constructor(readonly iteration: number, readonly parts: Record<string, number>, checkpoint: string) {
+  constructor(readonly iteration: number, readonly parts: Record<string, number>, checkpoint: string, readonly precision: Precision = 'float32') {
     super(
       `training diverged at iteration ${iteration}: loss is ${Object.entries(parts).map(([k, v]) => `${k}=${v}`).join(', ')}. ` +
         `The weights were not updated with it; the last good checkpoint is ${existsSync(checkpoint) ? checkpoint : '(none yet)'}. ` +
-        'Lower the learning rate or the loss weights, or try --precision float32.',
+        `Lower the learning rate (option lr) or the loss weights${precision === 'float32' ? '' : `, or train in float32 (precision: 'float32'; this run was ${precision})`}.`,
     );
     this.name = 'TrainingDivergedError';
   }
@@ -86,16 +93,18 @@ export class TrainingDivergedError extends Error {
 
 export async function train<Batch>(task: TrainingTask<Batch>, options: TrainerOptions): Promise<TrainResult> {
   const outDir = options.outDir;
-  await fs.mkdir(path.join(outDir, 'samples'), { recursive: true });
+  const dp = options.distributed;
+  const writer = !dp || dp.isWriter;
+  if (writer) await fs.mkdir(path.join(outDir, 'samples'), { recursive: true });
   const ckptFile = path.join(outDir, 'checkpoint.safetensors');
   const logFile = path.join(outDir, 'log.jsonl');
   const precision: Precision = options.precision ?? 'float32';
-  const checkpointEvery = options.checkpointEvery ?? 500;
-  const validateEvery = options.validateEvery ?? 1000;
+  const checkpointEvery = options.checkpointEvery ?? COMMON_TRAIN_OPTIONS.checkpointEvery.default;
+  const validateEvery = options.validateEvery ?? COMMON_TRAIN_OPTIONS.validateEvery.default;
   const logEvery = options.logEvery ?? 10;
 
   const params = task.model.parameters();
-  const optimizer = new Adam(params, { lr: options.lr ?? 1e-3 });
+  const optimizer = new Adam(params, { lr: options.lr ?? COMMON_TRAIN_OPTIONS.lr.default });
   let iteration = 0;
   let elapsedBefore = 0;
 
@@ -112,14 +121,20 @@ export async function train<Batch>(task: TrainingTask<Batch>, options: TrainerOp
     iteration = ck.iteration;
     elapsedBefore = ck.elapsed;
     const pos = task.dataPosition();
-    if (pos.epoch !== ck.position.epoch || pos.index !== ck.position.index) {
-      throw new Error(`resume: the task's data loader must be created at position ${JSON.stringify(ck.position)} (from the checkpoint), it is at ${JSON.stringify(pos)}`);
+    // data-parallel: this rank's own position (checked when the world size is the checkpoint's)
+    const expected = dp ? dp.resumePosition(ck) : ck.position;
+    if (expected && (pos.epoch !== expected.epoch || pos.index !== expected.index)) {
+      throw new Error(`resume: the task's data loader must be created at position ${JSON.stringify(expected)} (from the checkpoint), it is at ${JSON.stringify(pos)}`);
     }
-    await JsonlLog.truncateAfter(logFile, iteration);
+    if (writer) await JsonlLog.truncateAfter(logFile, iteration);
   }
+  // Same configuration and state on every rank (refuses otherwise), then rank 0's state everywhere.
+  if (dp) await dp.setup(task.model, optimizer, { config: options.config ?? {}, iteration });
+  /** Images per step over all ranks. */
+  const stepImages = task.batchSize * (dp?.worldSize ?? 1);
 
-  const log = new JsonlLog(logFile);
-  const progress = options.progress ?? createProgress({ label: task.name, quiet: options.quiet, lineEvery: logEvery });
+  const log = writer ? new JsonlLog(logFile) : undefined;
+  const progress = options.progress ?? createProgress({ label: task.name, quiet: options.quiet || !writer, lineEvery: logEvery });
   const started = Date.now();
   const startIteration = iteration;
   let lastTrain: Record<string, number> = {};
@@ -127,45 +142,58 @@ export async function train<Batch>(task: TrainingTask<Batch>, options: TrainerOp
   let interrupted = false;
 
   const elapsed = () => elapsedBefore + (Date.now() - started) / 1000;
-  const checkpoint = async () => {
-    await saveCheckpoint(ckptFile, task.model, optimizer, { iteration, position: task.dataPosition(), elapsed: elapsed(), config: options.config ?? {}, extra: { lastTrain, lastVal } });
+  // Data-parallel: every rank reports its own data position, rank 0 writes them all.
+  const checkpoint = async (position: LoaderPosition = task.dataPosition()) => {
+    const positions = dp ? await dp.gatherPositions(position, iteration) : undefined;
+    if (!writer) return;
+    const distributed = dp ? { worldSize: dp.worldSize, positions: positions! } : undefined;
+    await saveCheckpoint(ckptFile, task.model, optimizer, { iteration, position, elapsed: elapsed(), config: options.config ?? {}, extra: { lastTrain, lastVal, ...(distributed ? { distributed } : {}) } });
   };
   const writePlot = async () => {
+    if (!writer) return;
     const svg = plotSvg(lossSeries(await JsonlLog.read(logFile)), { title: `${task.name}: loss` });
     await fs.writeFile(path.join(outDir, 'losses.svg'), svg);
   };
   const validate = async () => {
+    if (!writer) return; // rank 0 validates; the others wait for it at the next all-reduce
     task.model.eval();
     lastVal = await task.validate(options.signal);
     await task.saveSamples(path.join(outDir, 'samples'), iteration);
     task.model.train();
-    log.append({ kind: 'val', iteration, time: elapsed(), ...lastVal });
+    log?.append({ kind: 'val', iteration, time: elapsed(), ...lastVal });
     progress.log(`${task.name} validation @${iteration}: ${Object.entries(lastVal).map(([k, v]) => `${k} ${v.toPrecision(5)}`).join(', ')}`);
   };
 
-  log.append({ kind: 'event', iteration, time: elapsed(), event: resumeFrom ? 'resume' : 'start', precision, config: options.config ?? {} });
+  log?.append({ kind: 'event', iteration, time: elapsed(), event: resumeFrom ? 'resume' : 'start', precision, config: options.config ?? {}, ...(dp ? { worldSize: dp.worldSize } : {}) });
   task.model.train();
   progress.start(options.iterations, iteration);
   let windowStart = Date.now(), windowImages = 0, imagesPerSecond = 0;
+  /** Data-parallel stop: the position before the batch of the step no rank applied. */
+  let stopPosition: LoaderPosition | undefined;
   try {
     while (iteration < options.iterations) {
-      if (options.signal?.aborted) {
-        interrupted = true;
-        break;
-      }
-      let batch: Batch;
-      try {
-        batch = await task.nextBatch(options.signal);
-      } catch (e) {
-        if (options.signal?.aborted) {
-          interrupted = true;
-          break;
+      // Data-parallel, a rank never leaves alone: one that is stopped still takes part in this
+      // step's all-reduce with the stop flag, nobody applies the step, and all stop together.
+      const before = task.dataPosition();
+      let batch: Batch | undefined;
+      if (!options.signal?.aborted) {
+        try {
+          batch = await task.nextBatch(options.signal);
+        } catch (e) {
+          if (!options.signal?.aborted) throw e;
         }
-        throw e;
+      }
+      if (batch === undefined) {
+        interrupted = true;
+        if (dp) {
+          await dp.reduceStep(params, undefined, true);
+          stopPosition = before;
+        }
+        break;
       }
       // forward + loss, then backward; nothing of the step survives the scope but numbers
       optimizer.zeroGrad();
-      const values = tidy(() => {
+      let values = tidy(() => {
         const { total, parts } = autocast(precision, () => task.losses(batch));
         total.backward();
         const out: Record<string, number> = { total: total.item() };
@@ -173,14 +201,26 @@ export async function train<Batch>(task: TrainingTask<Batch>, options: TrainerOp
         return out;
       });
       task.releaseBatch?.(batch);
-      if (!Object.values(values).every(Number.isFinite)) {
-        log.append({ kind: 'event', iteration: iteration + 1, time: elapsed(), event: 'diverged', ...values });
-        throw new TrainingDivergedError(iteration + 1, values, ckptFile);
+      let finite = Object.values(values).every(Number.isFinite);
+      if (dp) {
+        // gradients (and the loss values, and the flags) averaged over the ranks
+        const r = await dp.reduceStep(params, values, options.signal?.aborted ?? false);
+        if (r.stop) {
+          interrupted = true;
+          stopPosition = before;
+          break;
+        }
+        values = r.values;
+        finite = !r.nonFinite;
+      }
+      if (!finite) {
+        log?.append({ kind: 'event', iteration: iteration + 1, time: elapsed(), event: 'diverged', ...values });
+        throw new TrainingDivergedError(iteration + 1, values, ckptFile, precision);
       }
       optimizer.step();
       iteration++;
       lastTrain = values;
-      windowImages += task.batchSize;
+      windowImages += stepImages;
       const now = Date.now();
       if (now - windowStart > 5000 || iteration === startIteration + 1) {
         imagesPerSecond = windowImages / ((now - windowStart) / 1000);
@@ -188,7 +228,7 @@ export async function train<Batch>(task: TrainingTask<Batch>, options: TrainerOp
         windowImages = 0;
       }
       if (iteration % logEvery === 0 || iteration === options.iterations) {
-        log.append({ kind: 'train', iteration, time: elapsed(), imagesPerSecond, ...values });
+        log?.append({ kind: 'train', iteration, time: elapsed(), imagesPerSecond, ...values });
       }
       progress.update(iteration, { loss: values.total!, imagesPerSecond });
       options.onProgress?.(iteration / options.iterations, { iteration, loss: values.total!, imagesPerSecond });
@@ -203,11 +243,11 @@ export async function train<Batch>(task: TrainingTask<Batch>, options: TrainerOp
   }
   // Always leave a checkpoint of where we stopped (Ctrl-C, end of run). A divergence throws
   // above and leaves the last good one alone.
-  await checkpoint();
-  log.append({ kind: 'event', iteration, time: elapsed(), event: interrupted ? 'interrupted' : 'finished' });
-  await log.close();
+  await checkpoint(stopPosition);
+  log?.append({ kind: 'event', iteration, time: elapsed(), event: interrupted ? 'interrupted' : 'finished' });
+  await log?.close();
   await writePlot();
   const wait = task.dataWaitMs?.();
   const dataWaitFraction = wait === undefined ? undefined : wait / (Date.now() - started);
-  return { iteration, completed: iteration >= options.iterations, interrupted, elapsed: elapsed(), lastTrain, lastVal, checkpoint: ckptFile, imagesPerSecond: (iteration - startIteration) * task.batchSize / ((Date.now() - started) / 1000), dataWaitFraction };
+  return { iteration, completed: iteration >= options.iterations, interrupted, elapsed: elapsed(), lastTrain, lastVal, checkpoint: ckptFile, imagesPerSecond: (iteration - startIteration) * stepImages / ((Date.now() - started) / 1000), dataWaitFraction };
 }

@@ -6,16 +6,15 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { engineAvailable, manualSeed } from '../../src/engine/index.js';
 import { buildStyleNet } from '../../src/models/index.js';
 import { OrtModel } from '../../src/runtime/ort-session.js';
 import { register as registerExport } from '../../src/cli/commands/export.js';
 import { register as registerImportMl5 } from '../../src/cli/commands/import-ml5.js';
+import { sharedDataDir } from '../../src/util/paths.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const dataRoot = process.env.PERCEPTUAL_DATA ?? path.resolve(repoRoot, '../shared/data');
+const dataRoot = sharedDataDir();
 const ml5Fixture = path.join(dataRoot, 'peer/ml5-wave');
 
 async function cli(...args: string[]): Promise<string> {

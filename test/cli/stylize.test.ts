@@ -1,4 +1,7 @@
-/** `perceptual stylize` end to end on a tiny random model (engine runtime): outputs, options, bad input. */
+/**
+ * `perceptual stylize` end to end on a tiny random model (engine runtime): outputs, options,
+ * progress lines, bad input. Runs the CLI from the sources (a stale dist/ cannot hide a change).
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -8,9 +11,10 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { manualSeed } from '../../src/engine/index.js';
 import { buildStyleNet } from '../../src/models/transformer-net.js';
+import { packageRoot } from '../../src/util/paths.js';
 
-const root = path.resolve(import.meta.dirname, '..', '..');
-const cli = (args: string[]) => spawnSync(process.execPath, [path.join(root, 'bin', 'perceptual.js'), ...args], { encoding: 'utf8', cwd: root });
+const root = packageRoot;
+const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli', 'main.ts'), ...args], { encoding: 'utf8', cwd: root });
 
 async function fixture() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'perceptual-stylize-'));
@@ -44,6 +48,19 @@ test('stylize writes an image of the input size; strength 0 returns the photo', 
   const r2 = cli(['stylize', photo, photo2, '--style', modelDir, '-o', folder, '--runtime', 'engine', '--max-side', '32', '--format', 'webp', '--preserve-color']);
   assert.equal(r2.status, 0, r2.stderr);
   assert.ok(existsSync(path.join(folder, 'photo.webp')) && existsSync(path.join(folder, 'photo2.webp')));
+  // One line per image, with what ran it; no training-style "loss" field.
+  assert.match(r2.stdout, /^\[1\/2\] .*photo\.png → .*photo\.webp \(32×21, [\d.]+ s, engine (float32|bf16)\)$/m);
+  assert.match(r2.stdout, /^\[2\/2\] .*photo2\.jpg → .*photo2\.webp \(32×21, [\d.]+ s, engine (float32|bf16)\)$/m);
+  assert.doesNotMatch(r2.stdout + r2.stderr, /loss/);
+
+  // Tiled: tile progress on stderr (a log, not a terminal: plain lines), the same size out.
+  const tiled = path.join(dir, 'tiled.png');
+  const r3 = cli(['stylize', photo, '--style', modelDir, '-o', tiled, '--runtime', 'engine', '--tile', '32', '--overlap', '8']);
+  assert.equal(r3.status, 0, r3.stderr);
+  assert.match(r3.stderr, /^.*photo\.png: tile 1\/6$/m);
+  assert.match(r3.stderr, /^.*photo\.png: tile 6\/6 \([\d.]+ s a tile\)$/m);
+  assert.doesNotMatch(r3.stderr, /loss/);
+  assert.deepEqual([(await sharp(tiled).metadata()).width, (await sharp(tiled).metadata()).height], [70, 45]);
   assert.equal((await sharp(path.join(folder, 'photo.webp')).metadata()).width, 32);
 });
 
@@ -53,7 +70,8 @@ test('bad input gives a clear error and a non-zero exit, never a crash', async (
   writeFileSync(notImage, 'this is not a JPEG');
   const r = cli(['stylize', notImage, '--style', modelDir, '-o', path.join(dir, 'x.jpg'), '--runtime', 'engine']);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /cannot read image .*notes\.jpg/);
+  assert.match(r.stderr, /^perceptual: cannot read image .*notes\.jpg: .*unsupported image format/m);
+  assert.ok(!existsSync(path.join(dir, 'x.jpg')));
 
   const big = cli(['stylize', photo, '--style', modelDir, '-o', path.join(dir, 'y.jpg'), '--max-pixels', '1000', '--runtime', 'engine']);
   assert.equal(big.status, 1);
@@ -65,5 +83,5 @@ test('bad input gives a clear error and a non-zero exit, never a crash', async (
 
   const badStrength = cli(['stylize', photo, '--style', modelDir, '--strength', '2']);
   assert.equal(badStrength.status, 1);
-  assert.match(badStrength.stderr, /--strength must be between 0 and 1/);
+  assert.match(badStrength.stderr, /option '--strength <s>' argument '2' is invalid\. the strength must be a number from 0 to 1/);
 });

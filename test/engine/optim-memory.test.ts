@@ -1,3 +1,4 @@
+// precision-sensitive: scripts/test.sh runs this file again with ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2.
 /** Optimizers (exact resume, L-BFGS), autocast, and bounded memory over a 300-step training run. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,15 +1,18 @@
 // chooseRuntime: onnxruntime when it is the only option, a measured (and cached) choice when
 // the folder has both an ONNX model and engine weights, the cache keyed by machine,
-// architecture and size bucket, bf16 only with its PSNR measured. Tiny random model.
+// architecture and size bucket, bf16 only with its PSNR measured — and only timed at all where
+// the CPU has native bf16 (the test says which case it ran). Tiny random model.
+// precision-sensitive: scripts/test.sh runs this file again with ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { engineAvailable, manualSeed } from '../../src/engine/index.js';
+import { cpuHasFastBf16, engineAvailable, manualSeed } from '../../src/engine/index.js';
+import { describeBf16 } from '../../src/engine/cpu.js';
 import { buildStyleNet } from '../../src/models/index.js';
-import { exportOnnx } from '../../src/runtime/onnx/export.js';
+import { exportOnnx } from '../../src/export/export.js';
 import { cacheKey, chooseRuntime, pickFastest, probeImage, sizeBucket, MIN_BF16_PSNR_DB } from '../../src/infer/runtime-choice.js';
 
 const skip = engineAvailable() ? false : 'the libtorch engine is not built';
@@ -78,6 +81,15 @@ test('measures once, caches by machine/architecture/bucket, then answers from th
   assert.ok(entry.timings.length >= 2, 'onnx and engine float32 at least');
   assert.equal(entry.measuredSide, 128);
   if (first.precision === 'bf16') assert.ok(entry.bf16PsnrDb! >= MIN_BF16_PSNR_DB);
+  const timed = (entry.timings as Array<{ runtime: string; precision: string }>).map((x) => `${x.runtime}/${x.precision}`);
+  t.diagnostic(`${describeBf16()}: timed ${timed.join(', ')}${entry.bf16PsnrDb === undefined ? '' : `; bf16 ${entry.bf16PsnrDb.toFixed(1)} dB`}`);
+  if (cpuHasFastBf16()) {
+    assert.ok(timed.includes('engine/bf16') && entry.bf16PsnrDb !== undefined, 'native bf16: the bf16 path is timed and its PSNR measured');
+  } else {
+    assert.ok(!timed.includes('engine/bf16'), 'no native bf16: bf16 (emulated, slower than float32) is not even timed');
+    assert.equal(entry.bf16PsnrDb, undefined);
+    assert.notEqual(first.precision, 'bf16');
+  }
 
   const again = await chooseRuntime({ card, folder, cacheFile, size: 256 });
   assert.deepEqual([again.runtime, again.precision], [first.runtime, first.precision]);

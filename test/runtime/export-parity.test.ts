@@ -15,18 +15,17 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { engineAvailable, manualSeed, noGrad, rand, randn, setNumThreads, tensor, tidy, type Tensor } from '../../src/engine/index.js';
 import { Conv2d } from '../../src/nn/layers/index.js';
 import { buildSrNet } from '../../src/models/sr-net.js';
 import { buildStyleNet, type TransformerNet } from '../../src/models/index.js';
-import { exportOnnx, exportOnnxBytes } from '../../src/runtime/onnx/export.js';
+import { exportOnnx, exportOnnxBytes } from '../../src/export/export.js';
 import { OrtModel } from '../../src/runtime/ort-session.js';
 import { loadImageResized } from '../../src/data/tensor-image.js';
 import { hwcToChw } from '../../src/data/tensor-layout.js';
+import { sharedDataDir } from '../../src/util/paths.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const dataRoot = process.env.PERCEPTUAL_DATA ?? path.resolve(repoRoot, '../shared/data');
+const dataRoot = sharedDataDir();
 const photo = path.join(dataRoot, 'content/chicago.jpg');
 const skip = engineAvailable() ? false : 'the libtorch engine is not built (see `perceptual doctor`)';
 const TOLERANCE = 1e-3;
@@ -98,6 +97,8 @@ const CASES: Case[] = [
   { name: 'paper (batch norm, 40-px reflect start, unpadded residual blocks)', build: () => buildStyleNet('paper'), alsoDirect: true },
   { name: 'half-instance (instance norm)', build: () => buildStyleNet('half-instance') },
   { name: 'resize-convolution U2,c3s1-32 (batch norm after U)', build: () => buildStyleNet('c9s1-16,d32,d64,R64,R64,R64,U2,c3s1-32,U2,c3s1-16,c9s1-3') },
+  { name: 'resize-convolution tokens rc32,rc16: half-instance-rc (nearest ×2 → Resize, then Conv)', build: () => buildStyleNet('half-instance-rc') },
+  { name: 'resize-convolution rcN with reflect padding', build: () => buildStyleNet('c9s1-16,d32,R32,rc16,c9s1-3', { norm: 'instance', padding: 'reflect' }) },
   { name: 'padding zero', build: () => buildStyleNet(HALF, { padding: 'zero' }) },
   { name: 'padding reflect', build: () => buildStyleNet(HALF, { padding: 'reflect' }) },
   { name: 'padding replicate', build: () => buildStyleNet(HALF, { padding: 'replicate' }) },

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import onnxProto from 'onnx-proto';
-import { Attr, ONNX_IR_VERSION, ONNX_OPSET, OnnxGraphBuilder } from '../../src/runtime/onnx/graph-builder.js';
+import { Attr, ONNX_IR_VERSION, ONNX_OPSET, OnnxGraphBuilder } from '../../src/onnx/graph-builder.js';
 
 const { onnx } = onnxProto;
 

@@ -2,9 +2,9 @@
 // reference of each operator written below (naive loops, no shared code with src/).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OnnxGraphBuilder } from '../../src/runtime/onnx/graph-builder.js';
-import * as L from '../../src/runtime/onnx/layers.js';
-import { foldBatchNorm } from '../../src/runtime/onnx/fold-batch-norm.js';
+import { OnnxGraphBuilder } from '../../src/onnx/graph-builder.js';
+import * as L from '../../src/onnx/layers.js';
+import { foldBatchNorm } from '../../src/onnx/fold-batch-norm.js';
 import { OrtModel } from '../../src/runtime/ort-session.js';
 
 // ---------------------------------------------------------------- reference (float64, NCHW)

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { OnnxGraphBuilder } from '../../src/runtime/onnx/graph-builder.js';
-import * as L from '../../src/runtime/onnx/layers.js';
+import { OnnxGraphBuilder } from '../../src/onnx/graph-builder.js';
+import * as L from '../../src/onnx/layers.js';
 import { OrtModel, OrtModelError } from '../../src/runtime/ort-session.js';
 
 /** 2× nearest upsampling then ·0.5: a trivially checkable image network with dynamic N/H/W. */

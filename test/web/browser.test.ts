@@ -88,7 +88,7 @@ test('web app in Chromium: backend, parity with onnxruntime-node, webcam', { ski
   });
 
   // Two WebAssembly threads (the default on 2 cores is 1): the threaded path is what is tested.
-  await page.goto(`${server.url}?threads=2`, { waitUntil: 'load' });
+  await page.goto(`${server.url}?threads=2&test`, { waitUntil: 'load' });
   await page.waitForFunction(() => document.body.dataset.ready === 'true' || !!(window as unknown as HookWindow).__perceptualError, null, { timeout: 30_000 });
   assert.equal(await page.evaluate(() => (window as unknown as HookWindow).__perceptualError ?? null), null, 'the page started');
 
@@ -173,6 +173,14 @@ test('web app in Chromium: backend, parity with onnxruntime-node, webcam', { ski
     assert.ok(diff.meanAbs > 10, `stylised frames differ from the camera's (mean |Δ| ${diff.meanAbs.toFixed(1)})`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-app-webcam.png') });
     await page.evaluate(() => (window as unknown as HookWindow).__perceptual.stopWebcam());
+  });
+
+  await t.test('without ?test the page has no test hook', async () => {
+    const plain = await context.newPage();
+    await plain.goto(`${server.url}?threads=2`, { waitUntil: 'load' });
+    await plain.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 30_000 });
+    assert.equal(await plain.evaluate(() => '__perceptual' in window), false);
+    await plain.close();
   });
 
   assert.deepEqual(errors, [], 'no errors in the page');

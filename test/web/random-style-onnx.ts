@@ -11,8 +11,8 @@
  *   norm after every conv but the last, tanh. ~1.7 M parameters; its cost is what matters.
  */
 import { Rng } from '../../src/data/rng.js';
-import { OnnxGraphBuilder, type Value } from '../../src/runtime/onnx/graph-builder.js';
-import * as L from '../../src/runtime/onnx/layers.js';
+import { OnnxGraphBuilder, type Value } from '../../src/onnx/graph-builder.js';
+import * as L from '../../src/onnx/layers.js';
 
 /** Uniform ±1/√fan_in (PyTorch's default conv init): keeps activations in range before the norms. */
 function weights(rng: Rng, count: number, fanIn: number): Float32Array {

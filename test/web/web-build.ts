@@ -5,9 +5,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../../src/util/paths.js';
 
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const REPO = packageRoot;
 export const WEB_DIST = path.join(REPO, 'web', 'dist');
 
 /** What the bundle is made of: the app, the shared core and what it imports, ORT's version. */

@@ -6,6 +6,24 @@
 import { StyleModelCore, rgbaToRgb, rgbToRgba } from '../../src/infer/core/index.js';
 import { configureOrt, createSession, type OrtEnvironment, type WebSession } from './ort-web-session.js';
 import type { FromWorker, InitResult, LoadResult, Request, RunRequest, RunResult, ToWorker } from './protocol.js';
+import { createTemporalSession, type TemporalSession } from './temporal-session.js';
+
+/** The webcam's model with smoothed statistics (one at a time; replaced when the style changes). */
+let temporal: { url: string; entry: Promise<{ session: TemporalSession; core: StyleModelCore }> } | undefined;
+
+async function temporalModel(url: string, momentum: number): Promise<{ session: TemporalSession; core: StyleModelCore }> {
+  if (temporal?.url !== url) {
+    if (!env) throw new Error('the worker was not initialised');
+    const old = temporal?.entry;
+    const entry = createTemporalSession(url, env, momentum).then((session) => ({ session, core: new StyleModelCore(session.run) }));
+    temporal = { url, entry };
+    entry.catch(() => (temporal = undefined));
+    void old?.then((o) => o.session.release()).catch(() => undefined);
+  }
+  const m = await temporal.entry;
+  m.session.setMomentum(momentum);
+  return m;
+}
 
 let env: OrtEnvironment | undefined;
 
@@ -78,10 +96,17 @@ async function run(id: number, request: RunRequest): Promise<{ result: RunResult
     const image = rgbaToRgb(data, width, height);
     const common = { tileSize: request.tileSize, signal: controller.signal, onProgress: (done: number, total: number) => post({ id, progress: { done, total } }) };
     const t0 = performance.now();
+    let core = m.core;
+    if (request.type === 'stylize' && request.temporal) {
+      const t = await temporalModel(request.model, request.temporal.momentum);
+      if (request.temporal.reset) t.session.reset();
+      core = t.core;
+      common.tileSize = 0; // one network run per frame: the statistics advance once
+    }
     const out =
       request.type === 'upscale'
         ? await m.core.upscale(image, common)
-        : await m.core.stylize(image, { ...common, strength: request.strength, preserveColor: request.preserveColor });
+        : await core.stylize(image, { ...common, strength: request.strength, preserveColor: request.preserveColor });
     const ms = performance.now() - t0;
     const rgba = rgbToRgba(out);
     return { result: { image: { data: rgba, width: out.width, height: out.height }, ms }, transfer: [rgba.buffer] };

@@ -5,7 +5,6 @@
 import { App } from './app.js';
 import { fetchCatalogue } from './catalogue.js';
 import { InferenceClient } from './inference-client.js';
-import { installTestHook } from './test-hook.js';
 
 async function main(): Promise<void> {
   const params = new URLSearchParams(location.search);
@@ -16,7 +15,9 @@ async function main(): Promise<void> {
   const init = await client.init(new URL('ort/', document.baseURI).href, backend === 'wasm' || backend === 'webgpu' ? backend : 'auto', threads ? Number(threads) : undefined);
   const models = await fetchCatalogue(new URL('models/index.json', document.baseURI).href);
   const app = new App(client, models, init.backend);
-  installTestHook(app, client);
+  // The tests' and the benchmark's handle (`window.__perceptual`), only when the page is opened
+  // with `?test`: a separate chunk that a normal visit never loads.
+  if (params.has('test')) (await import('./test-hook.js')).installTestHook(app, client);
   // Warm the first style model so the first image does not also pay for compiling the session.
   const first = models.find((m) => m.task === 'style');
   if (first) {

@@ -32,6 +32,12 @@ export interface RunRequest {
   preserveColor?: boolean;
   /** 0: never tile; omitted: tile large images automatically (as in Node). */
   tileSize?: number;
+  /**
+   * A frame of a live video (stylize only): normalise with instance-norm statistics averaged
+   * over the frames (weight `momentum` on the past; `reset` starts afresh), as `perceptual
+   * stylize clip.mp4` does (src/video/temporal-onnx.ts).
+   */
+  temporal?: { momentum: number; reset?: boolean };
 }
 
 /** Create (and cache) the model's session ahead of the first run. */

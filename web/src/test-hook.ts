@@ -1,6 +1,7 @@
 /**
  * `window.__perceptual`: what the browser tests (test/web/browser.test.ts) and the benchmark
- * (bench/web.ts) drive. Every call goes through the same path as the UI — decode, worker,
+ * (bench/web.ts) drive; installed only when the page is opened with `?test` (main.ts loads this
+ * module on demand, so a normal visit never runs it). Every call goes through the same path as the UI — decode, worker,
  * core, draw — so a test of the hook is a test of the page.
  */
 import type { App } from './app.js';

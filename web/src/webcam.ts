@@ -6,6 +6,7 @@
 import { draw, grabFrame } from './canvas-image.js';
 import { FpsMeter } from './fps-meter.js';
 import type { InferenceClient } from './inference-client.js';
+import { DEFAULT_STATS_MOMENTUM } from '../../src/video/temporal-onnx.js';
 
 export interface FrameSettings {
   model: string;
@@ -13,6 +14,8 @@ export interface FrameSettings {
   size: number;
   strength: number;
   preserveColor: boolean;
+  /** Weight of the past in the running instance-norm statistics (0: each frame by itself). */
+  statsMomentum?: number;
 }
 
 export class WebcamLoop {
@@ -20,6 +23,8 @@ export class WebcamLoop {
   private stream: MediaStream | undefined;
   private active = false;
   private readonly scratch = new OffscreenCanvas(1, 1);
+  /** The next frame starts the running statistics afresh (camera (re)started). */
+  private freshStats = true;
 
   constructor(
     private readonly client: InferenceClient,
@@ -42,6 +47,7 @@ export class WebcamLoop {
     await this.video.play();
     await waitFor(() => this.video.videoWidth > 0, 10_000, 'the camera produced no frame within 10 s');
     this.active = true;
+    this.freshStats = true;
     this.meter.reset();
     void this.loop();
   }
@@ -58,7 +64,11 @@ export class WebcamLoop {
       try {
         const s = this.settings();
         const frame = grabFrame(this.video, s.size, this.scratch);
-        const { image, ms } = await this.client.run({ type: 'stylize', model: s.model, image: frame, strength: s.strength, preserveColor: s.preserveColor, tileSize: 0 }).result;
+        // Statistics averaged over frames, as for video files: the normalisation does not jump with noise.
+        const momentum = s.statsMomentum ?? DEFAULT_STATS_MOMENTUM;
+        const temporal = momentum > 0 ? { momentum, reset: this.freshStats } : undefined;
+        this.freshStats = false;
+        const { image, ms } = await this.client.run({ type: 'stylize', model: s.model, image: frame, strength: s.strength, preserveColor: s.preserveColor, tileSize: 0, temporal }).result;
         if (!this.active) break;
         draw(this.output, image);
         this.meter.tick();

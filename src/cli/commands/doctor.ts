@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { doctor, formatDoctor } from '../doctor.js';
+import { doctor, formatDoctor } from '../../doctor/doctor.js';
 
 export function registerDoctor(program: Command): void {
   program

@@ -5,37 +5,33 @@
  * checked once against the engine on a small input.
  */
 import type { Command } from 'commander';
-import { existsSync, promises as fs, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { manualSeed, noGrad, rand, tensor, tidy } from '../../engine/index.js';
-import { modelFromConfig } from '../../models/index.js';
+import { MODEL_FILES, loadNetwork, readModelFolder, readNetworkConfig } from '../../models/model-folder.js';
 import type { TransformerNet } from '../../models/transformer-net.js';
-import { readSafetensorsHeader } from '../../nn/safetensors.js';
-import { exportOnnxBytes, writeFileAtomic } from '../../runtime/onnx/export.js';
+import { exportOnnxBytes } from '../../export/export.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
 import { OrtModel } from '../../runtime/ort-session.js';
 
 /** The weights file and the folder it lives in, for a model folder or a .safetensors path. */
 function locate(input: string): { weights: string; folder: string } {
   if (!existsSync(input)) throw new Error(`${input}: no such file or folder`);
   if (statSync(input).isDirectory()) {
-    const weights = path.join(input, 'weights.safetensors');
-    if (!existsSync(weights)) throw new Error(`${input}: no weights.safetensors in this folder (train one with \`perceptual train-style\`)`);
+    const weights = path.join(input, MODEL_FILES.weights);
+    if (!existsSync(weights)) throw new Error(`${input}: no ${MODEL_FILES.weights} in this folder (train one with \`perceptual train-style\`)`);
     return { weights, folder: input };
   }
   if (!input.endsWith('.safetensors')) throw new Error(`${input}: expected a model folder or a .safetensors file`);
   return { weights: input, folder: path.dirname(input) };
 }
 
-/** Rebuild the network: config from the safetensors metadata, else from card.json's `network`. */
-async function loadNetwork(weights: string, folder: string): Promise<TransformerNet> {
-  const header = await readSafetensorsHeader(weights);
-  let config: unknown = header.metadata.config ? JSON.parse(header.metadata.config) : undefined;
-  const cardFile = path.join(folder, 'card.json');
-  if (config === undefined && existsSync(cardFile)) config = (JSON.parse(await fs.readFile(cardFile, 'utf8')) as { network?: unknown }).network;
-  if (config === undefined) throw new Error(`${weights}: no network config in its metadata, and no card.json with a "network" next to it`);
-  const net = modelFromConfig(config);
-  await net.loadSafetensors(weights);
-  return net.eval();
+/** Rebuild the network: config from the safetensors metadata, else (older folders) from card.json's `network`; non-finite weights are refused. */
+async function loadForExport(weights: string, folder: string): Promise<TransformerNet> {
+  let config = await readNetworkConfig(weights);
+  if (!config && existsSync(path.join(folder, MODEL_FILES.card))) config = (await readModelFolder(folder)).network;
+  if (!config) throw new Error(`${weights}: no network config in its metadata, and no ${MODEL_FILES.card} with a "network" next to it`);
+  return (await loadNetwork(weights, config)).eval();
 }
 
 /** Max |onnx − engine| on one small random input (0–255 scale). */
@@ -67,7 +63,7 @@ export function register(program: Command): void {
     .action(async (input: string, o: { out?: string; verify: boolean; spaceToDepth: boolean }) => {
       const { weights, folder } = locate(input);
       const out = o.out ?? path.join(folder, 'model.onnx');
-      const net = await loadNetwork(weights, folder);
+      const net = await loadForExport(weights, folder);
       try {
         const bytes = exportOnnxBytes(net, { spaceToDepth: o.spaceToDepth });
         let check = '';

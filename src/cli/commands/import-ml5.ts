@@ -9,7 +9,7 @@ import { existsSync, promises as fs, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { importMl5, importMl5FromUrl, type Ml5Import } from '../../models/ml5/index.js';
-import { writeFileAtomic } from '../../runtime/onnx/export.js';
+import { writeModelFolder, MODEL_FILES, type ImportedCard } from '../../models/model-folder.js';
 import { OrtModel } from '../../runtime/ort-session.js';
 
 const isUrl = (s: string): boolean => /^https?:\/\//i.test(s);
@@ -70,20 +70,19 @@ export function register(program: Command): void {
         } finally {
           await model.dispose();
         }
-        await fs.mkdir(out, { recursive: true });
-        await writeFileAtomic(path.join(out, 'model.onnx'), bytes);
-        if (!tmp && existsSync(path.join(source, 'LICENSE'))) await fs.copyFile(path.join(source, 'LICENSE'), path.join(out, 'LICENSE'));
-        const card = {
+        const card: ImportedCard = {
+          kind: 'imported',
           name,
           title: o.title ?? defaultTitle(name),
           task: 'style',
           source: isUrl(source) ? source : path.resolve(source),
           origin: 'ml5.js / deeplearn.js style-transfer checkpoint (Engstrom\'s fast-style-transfer network), imported by perceptual import-ml5',
           licence,
-          // Not `network`: that field holds a TransformerNet config, which this network is not.
+          // Not a network config: this network is not a TransformerNet.
           architecture: `ml5 / fast-style-transfer: instance norm (ε 1e-3), TF 'SAME' padding (${o.padding}), output 150·tanh + 127.5 clipped to 0–255`,
         };
-        await writeFileAtomic(path.join(out, 'card.json'), new TextEncoder().encode(`${JSON.stringify(card, null, 2)}\n`));
+        const licenceFile = path.join(source, MODEL_FILES.licence);
+        await writeModelFolder(out, { card, onnx: bytes, copy: !tmp && existsSync(licenceFile) ? [[licenceFile, MODEL_FILES.licence]] : [] });
         console.log(`${source} → ${out}/model.onnx + card.json (${(bytes.length / 1e6).toFixed(1)} MB, task style)`);
       } finally {
         if (tmp) await fs.rm(tmp, { recursive: true, force: true });

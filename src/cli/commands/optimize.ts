@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { promises as fs } from 'node:fs';
 import { optimizeImage } from '../../optimize/gatys.js';
-import { setupLoss } from '../../losses/setup.js';
+import { setupLoss, FALLBACK_PROFILE } from '../../losses/setup.js';
 import { loadImageResized, imageToTensor } from '../../data/tensor-image.js';
 import { saveImage } from '../../data/image.js';
 import { createProgress } from '../../train/progress.js';
 import { LOSS_PROFILES } from '../../losses/profiles.js';
-import { withInterrupt, num, int, precisionOpt } from '../options.js';
+import { withInterrupt, num, int, positiveNum, precisionOpt } from '../options.js';
 
 export function register(program: Command): void {
   program
@@ -17,11 +17,11 @@ export function register(program: Command): void {
     .requiredOption('-o, --out <file>', 'output image (.jpg/.png/.webp)')
     .option('--iterations <n>', 'optimisation iterations', int, 500)
     .option('--optimizer <name>', 'lbfgs | adam', 'lbfgs')
-    .option('--lr <rate>', 'Adam learning rate (0–255 pixel scale)', num, 5)
+    .option('--lr <rate>', 'Adam learning rate (0–255 pixel scale), > 0', positiveNum, 5)
     .option('--init <how>', 'noise | content', 'noise')
     .option('--size <px>', 'longer side of the content image', int, 256)
     .option('--style-size <px>', 'longer side of the style image (default: --size)', int)
-    .option('--profile <name>', `loss profile: ${Object.keys(LOSS_PROFILES).join(' | ')}`, 'vgg19-conv3')
+    .option('--profile <name>', `loss profile: ${Object.keys(LOSS_PROFILES).join(' | ')}`, FALLBACK_PROFILE)
     .option('--vgg <path>', 'loss-network weights')
     .option('--content-weight <λ>', 'λ_content', num)
     .option('--style-weight <λ>', 'λ_style per style layer', num)

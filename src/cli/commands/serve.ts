@@ -8,6 +8,7 @@ interface ServeOptions {
   port: string;
   models: string;
   web: string;
+  allowHost: string[];
 }
 
 export function register(program: Command): void {
@@ -18,12 +19,14 @@ export function register(program: Command): void {
     .option('--port <port>', 'port to listen on (0: any free port)', String(DEFAULT_PORT))
     .option('--models <dir>', 'folder of models (<name>/card.json + model.onnx)', DEFAULT_MODELS_DIR)
     .option('--web <dir>', 'the built web app', DEFAULT_WEB_ROOT)
+    .option('--allow-host <name>', "answer requests for this host name too (repeatable; the default is only localhost, 127.0.0.1, [::1] and the bound address, against DNS rebinding; '*' allows any)", (v: string, prev: string[]) => [...prev, v], [] as string[])
     .action(async (opts: ServeOptions) => {
       const port = Number(opts.port);
       if (!/^\d+$/.test(opts.port) || port > 65535) throw new Error(`--port must be an integer 0–65535, got ${opts.port}`);
-      const server = await startServer({ host: opts.host, port, webRoot: opts.web, modelsDir: opts.models });
+      const server = await startServer({ host: opts.host, port, webRoot: opts.web, modelsDir: opts.models, allowedHosts: opts.allowHost });
       const { models, skipped } = await listModels(server.modelsDir);
       console.log(`perceptual: serving ${server.url}  (app ${server.webRoot}, ${models.length} model(s) from ${server.modelsDir})`);
+      console.log(`perceptual: answering requests for ${server.allowedHosts.join(', ')}`);
       for (const s of skipped) console.log(`perceptual: skipped models/${s.name}: ${s.reason}`);
       if (models.length === 0) console.log('perceptual: no models found: the page will have nothing to run (add models/<name>/{card.json, model.onnx})');
       console.log('press Ctrl-C to stop');

@@ -102,7 +102,7 @@ test('--model: ×4 output, ℓfeat card histogram-matched unless --no-histogram-
     assert.ok(Math.abs(m - want) < 5 && Math.abs(m - want) < Math.abs(off - want), `channel ${ch}: matched ${m}, unmatched ${off}, input ${want}`);
   }
   // Tiling (batch norm in eval mode: tiles agree with the whole image away from tile seams).
-  await run(small, '-m', feat, '--tile', '16', '--overlap', '8', '--no-histogram-match', '--runtime', 'engine', '--precision', 'float32', '-o', c);
+  await run(small, '-m', feat, '--tile', '32', '--overlap', '8', '--no-histogram-match', '--runtime', 'engine', '--precision', 'float32', '-o', c);
   assert.deepEqual(await size(c), [148, 92]);
 
   await assert.rejects(run(small, '-m', feat, '-x', '2', '--runtime', 'engine', '-o', path.join(root, 'n.png')), /upscales ×4, not ×2/);

@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import path from 'node:path';
-import { VGG_WEIGHT_SOURCES, vggCacheDir, findVggWeights } from '../../models/vgg/sources.js';
+import { VGG_WEIGHT_SOURCES, vggCacheDir, defaultVggWeights, findVggWeights, formatVggLayers } from '../../models/vgg/sources.js';
 import { convertVggWeights, inspectVggWeights } from '../../models/vgg/weights.js';
 
 export function register(program: Command): void {
   program
     .command('weights')
     .description('where to get the VGG loss-network weights, and convert a downloaded file to the project\'s safetensors form (no network needed)')
-    .argument('[input]', 'a downloaded file to convert: torchvision .pth, Keras notop .h5, TF.js model.json folder, or .safetensors')
+    .argument('[input]', 'a downloaded file to convert: torchvision .pth, Keras notop .h5, TF.js model.json folder (quantised or not), .safetensors, or several joined by ":" (combined layer by layer)')
     .option('-o, --out <file>', 'output .safetensors (default: ~/.cache/perceptual/<arch>-<preprocessing>.safetensors, where perceptual looks)')
     .option('--arch <arch>', 'vgg16 | vgg19, when the file cannot tell')
     .action(async (input: string | undefined, o: { out?: string; arch?: 'vgg16' | 'vgg19' }) => {
@@ -18,6 +18,11 @@ export function register(program: Command): void {
         const found = await findVggWeights();
         console.log(found.length ? 'Found on this machine:' : `Nothing found yet (converted files go to ${vggCacheDir()}).`);
         for (const f of found) console.log(`  ${f.path}: ${f.info ? `${f.info.arch}, ${f.info.layers.length} conv layers${f.info.missingLayers.length ? `, missing ${f.info.missingLayers.join(' ')}` : ''}` : `unusable: ${f.error}`}`);
+        const def = await defaultVggWeights();
+        if (def && def.parts.length > 1) {
+          console.log(`\nUsed by default (--vgg ${def.path}), each layer from its most precise copy:`);
+          for (const line of formatVggLayers(def.info)) console.log(`  ${line}`);
+        }
         return;
       }
       const info = o.out ? undefined : await inspectVggWeights(input, { arch: o.arch });

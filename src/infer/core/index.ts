@@ -4,10 +4,10 @@
  * (`platform-free.test.ts` checks the import graph).
  */
 export type { RunNetwork, TensorData, ProgressCallback } from './types.js';
-export { StyleModelCore, DEFAULT_AUTO_TILE, DEFAULT_MAX_UNTILED_PIXELS } from './style-model-core.js';
-export type { StyleModelCoreOptions, RunOptions, StylizeOptions, UpscaleOptions } from './style-model-core.js';
-export { runImage } from './run-image.js';
-export type { RunImageOptions, RunImageResult, TilingOptions } from './run-image.js';
+export { StyleModelCore, DEFAULT_AUTO_TILE, DEFAULT_MAX_UNTILED_PIXELS, DEFAULT_OUTPUT_TYPE } from './style-model-core.js';
+export type { StyleModelCoreOptions, RunOptions, StylizeOptions, UpscaleOptions, OutputType } from './style-model-core.js';
+export { runImage, checkTiling, defaultOverlap, yieldToEventLoop, MIN_TILE_SIZE } from './run-image.js';
+export type { RunImageOptions, RunImageResult, TilingOptions, ImageSink } from './run-image.js';
 export { blendStrength, checkStrength } from './strength.js';
 export { rgbaToRgb, rgbToRgba } from './rgba.js';
 export type { RgbImage } from '../../data/image.js';

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { preserveColor, rgbToYcbcr } from '../../data/color.js';
 import type { RgbImage } from '../../data/image.js';
 import { StyleModelCore } from './style-model-core.js';
+import { MIN_TILE_SIZE } from './run-image.js';
+import { toBytes } from '../../data/image.js';
 import type { RunNetwork, TensorData } from './types.js';
 
 /** A deterministic byte image: gradients plus a pseudo-random texture. */
@@ -160,24 +162,24 @@ test('stylize: an output larger than the input (stride-4 rounding) is cropped to
 });
 
 test('upscale: the factor is found from the output, checked when given, and tiles blend exactly', async () => {
-  const img = makeImage(30, 22);
+  const img = makeImage(70, 45);
   const core = new StyleModelCore(nearestUp(4).run);
   assert.equal(core.scale, undefined);
   const whole = await core.upscale(img, { tileSize: 0 });
   assert.equal(core.scale, 4);
-  assert.equal(whole.width, 120);
-  assert.equal(whole.height, 88);
-  assert.equal(whole.data[(5 * 120 + 7) * 3 + 1], img.data[(1 * 30 + 1) * 3 + 1]);
+  assert.equal(whole.width, 280);
+  assert.equal(whole.height, 180);
+  assert.equal(whole.data[(5 * 280 + 7) * 3 + 1], img.data[(1 * 70 + 1) * 3 + 1]);
   await assert.rejects(core.upscale(img, { factor: 2 }), /this model upscales ×4, not ×2/);
 
   // Unknown factor and tiled: the first tile tells the factor.
   const net = nearestUp(4);
-  const tiled = await new StyleModelCore(net.run).upscale(img, { tileSize: 16, overlap: 4 });
-  assert.ok(net.calls.length > 1);
+  const tiled = await new StyleModelCore(net.run).upscale(img, { tileSize: 32, overlap: 8 });
+  assert.equal(net.calls.length, 3 * 2, '3×2 tiles; the first, run to learn the factor, is not run again');
   assert.deepEqual(Array.from(tiled.data), Array.from(whole.data));
 
   // A declared factor that the model does not have.
-  await assert.rejects(new StyleModelCore(nearestUp(2).run, { scale: 4 }).upscale(img), /has shape \[1, 3, 44, 60\]: expected 88×120 \(×4\)/);
+  await assert.rejects(new StyleModelCore(nearestUp(2).run, { scale: 4 }).upscale(img), /has shape \[1, 3, 90, 140\]: expected 180×280 \(×4\)/);
   assert.throws(() => new StyleModelCore(nearestUp(2).run, { scale: 1.5 }), /scale must be a positive integer/);
 });
 
@@ -199,4 +201,57 @@ test('bad images and tile sizes are rejected clearly', async () => {
   await assert.rejects(core.stylize({ data: new Uint8Array(10), width: 2, height: 2, channels: 3 }), /10 values, expected 2×2×3/);
   await assert.rejects(core.stylize({ data: new Uint8Array(0), width: 0, height: 2, channels: 3 }), /positive integers/);
   await assert.rejects(core.stylize(makeImage(4, 4), { tileSize: -1 }), /tileSize must be a positive integer/);
+  await assert.rejects(core.stylize(makeImage(4, 4), { outputType: 'int16' as never }), /outputType must be 'float32' or 'uint8', got "int16"/);
+});
+
+test('tiles below MIN_TILE_SIZE and overlaps above half the tile are refused before any run', async () => {
+  assert.equal(MIN_TILE_SIZE, 32);
+  const net = channelMix();
+  const core = new StyleModelCore(net.run);
+  for (const tileSize of [1, 16, 31]) {
+    await assert.rejects(core.stylize(makeImage(64, 64), { tileSize }), new RegExp(`tile size ${tileSize} is too small: tiles must be at least 32 input pixels.*or 0 for no tiling`));
+  }
+  // Refused even when the image would fit in one tile: the option itself is wrong.
+  await assert.rejects(core.upscale(makeImage(8, 8), { tileSize: 1, factor: 1 }), /tile size 1 is too small/);
+  await assert.rejects(core.stylize(makeImage(64, 64), { tileSize: 32, overlap: 17 }), /overlap 17 must be an integer from 0 to half the tile size \(16 for tiles of 32\)/);
+  await assert.rejects(core.stylize(makeImage(64, 64), { tileSize: 32, overlap: -1 }), /overlap -1 must be an integer/);
+  assert.equal(net.calls.length, 0);
+  // The smallest accepted tile on 64×64: 3×3 tiles, not 4096.
+  await core.stylize(makeImage(64, 64), { tileSize: 32, overlap: 16 });
+  assert.equal(net.calls.length, 9);
+});
+
+test("outputType 'uint8': the float output rounded as toBytes rounds it, tiled or not, with strength and colour", async () => {
+  const img = makeImage(100, 70);
+  const core = new StyleModelCore(channelMix().run);
+  for (const o of [{ tileSize: 0 }, { tileSize: 32, overlap: 8 }, { tileSize: 40, strength: 0.4, preserveColor: true }, { strength: 0 }]) {
+    const f = await core.stylize(img, o);
+    const b = await core.stylize(img, { ...o, outputType: 'uint8' });
+    assert.ok(f.data instanceof Float32Array && b.data instanceof Uint8Array, JSON.stringify(o));
+    assert.deepEqual(Array.from(b.data), Array.from(toBytes(f)), JSON.stringify(o));
+  }
+  const up = new StyleModelCore(nearestUp(4).run);
+  const f = await up.upscale(img, { tileSize: 32 });
+  const b = await up.upscale(img, { tileSize: 32, outputType: 'uint8' });
+  assert.deepEqual([b.width, b.height], [400, 280]);
+  assert.deepEqual(Array.from(b.data), Array.from(toBytes(f)));
+});
+
+test('abort: a network that blocks the thread (like the engine) is still stopped within a tile', async () => {
+  // Each run busy-waits 30 ms without awaiting anything, as a synchronous native call does; a
+  // timer set to abort after ~3 runs can only fire if the tiling loop yields between runs.
+  const net = channelMix();
+  const blocking: RunNetwork = (x, d) => {
+    const until = performance.now() + 30;
+    while (performance.now() < until);
+    return net.run(x, d);
+  };
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new Error('stopped by a timer')), 100);
+  const t0 = performance.now();
+  await assert.rejects(new StyleModelCore(blocking).stylize(makeImage(400, 400), { tileSize: 32, overlap: 8, signal: controller.signal }), /stopped by a timer/);
+  const ms = performance.now() - t0;
+  const tiles = Math.ceil((400 - 8) / 24) ** 2;
+  assert.ok(net.calls.length >= 3 && net.calls.length <= 6, `${net.calls.length} of ${tiles} runs before the abort took effect`);
+  assert.ok(ms < 100 + 2 * 30 + 100, `stopped ${ms.toFixed(0)} ms after the start`);
 });

@@ -5,15 +5,21 @@
  */
 import * as color from '../../data/color.js';
 import type { RgbImage } from '../../data/image.js';
-import { chwToHwc, hwcToChw } from '../../data/tensor-layout.js';
-import { runImage, type TilingOptions } from './run-image.js';
+import { roundToBytes } from '../../data/tensor-layout.js';
+import { checkPixelLimit } from '../../data/pixel-limit.js';
+import { runImage, checkTiling, MIN_TILE_SIZE, type ImageSink, type TilingOptions } from './run-image.js';
 import { blendStrength, checkStrength } from './strength.js';
 import type { ProgressCallback, RunNetwork } from './types.js';
 
 /** Above this many output pixels an image is tiled unless the caller says otherwise. */
 export const DEFAULT_MAX_UNTILED_PIXELS = 1536 * 1536;
-/** Output-pixel side of the tiles chosen by automatic tiling. */
-export const DEFAULT_AUTO_TILE = 1024;
+/**
+ * Output-pixel side of the tiles chosen by automatic tiling. Why 768: a tile's activations are
+ * most of tiled work's memory (the paper-sized style net on the engine: +370 MB at 768², +580 MB
+ * at 1024²), and with overlap 64 it computes only ~5 % more pixels than 1024 — this keeps an 8000×6000
+ * photo under 1.5 GB (`bench/tiled-memory.ts`).
+ */
+export const DEFAULT_AUTO_TILE = 768;
 /**
  * The factor assumed by automatic tiling while a super-resolution model's factor is unknown
  * (its first output tells the real one): ×4, the paper's smaller factor, so an ×8 model's
@@ -34,11 +40,21 @@ export interface StyleModelCoreOptions {
   autoTileSize?: number;
 }
 
+/** The pixels stylize/upscale return: float32 (0–255, unrounded) or bytes (rounded as `toBytes`). */
+export type OutputType = 'float32' | 'uint8';
+export const DEFAULT_OUTPUT_TYPE: OutputType = 'float32';
+
 export interface RunOptions {
-  /** Input tile size: `0` never tiles, a number tiles images larger than it, omitted tiles large images automatically. */
+  /** Input tile size: `0` never tiles, a number (≥ {@link MIN_TILE_SIZE}) tiles images larger than it, omitted tiles large images automatically. */
   tileSize?: number;
-  /** Overlap of neighbouring tiles, input pixels (default min(64, ⌊tile/4⌋)). */
+  /** Overlap of neighbouring tiles, input pixels (default min(64, ⌊tile/4⌋); at most half the tile). */
   overlap?: number;
+  /**
+   * 'uint8' returns bytes, rounded as they are saved; tiled work then holds the input, the
+   * byte output and one row of tiles — no float copy of the whole image (what the CLI uses
+   * for large photos). Default {@link DEFAULT_OUTPUT_TYPE}.
+   */
+  outputType?: OutputType;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
 }
@@ -53,6 +69,11 @@ export interface StylizeOptions extends RunOptions {
 export interface UpscaleOptions extends RunOptions {
   /** The factor the model must have (checked against its output); default the model's own. */
   factor?: number;
+  /**
+   * Refuse outputs with more pixels than this: checked before any run when the factor is
+   * known, else as soon as the first tile tells it (default: no limit).
+   */
+  maxOutputPixels?: number;
 }
 
 export class StyleModelCore {
@@ -78,26 +99,32 @@ export class StyleModelCore {
     return this.knownScale;
   }
 
-  /** Stylise an image (float output, 0–255, same size). */
+  /** Stylise an image (same size; float32 0–255 unless `outputType: 'uint8'`). */
   async stylize(image: RgbImage, options: StylizeOptions = {}): Promise<RgbImage> {
     checkImage(image);
     const strength = options.strength ?? 1;
     checkStrength(strength);
+    const outputType = checkOutputType(options.outputType);
+    const tiling = this.tiling(image, 1, options);
     // s = 0 is the photo itself, whatever the colour option: no need to run the network.
-    if (strength === 0) return { data: Float32Array.from(image.data), width: image.width, height: image.height, channels: 3 };
-    const out = await runImage(this.run, hwcToChw(image), image.width, image.height, {
-      scale: 1,
-      tiling: this.tiling(image, 1, options),
-      signal: options.signal,
-      onProgress: options.onProgress,
+    if (strength === 0) {
+      options.signal?.throwIfAborted();
+      return { data: outputType === 'uint8' ? Uint8Array.from(image.data) : Float32Array.from(image.data), width: image.width, height: image.height, channels: 3 };
+    }
+    const { width } = image;
+    const sink = new OutputSink(outputType, (rows, y, count) => {
+      // Colour and strength are per pixel, so finishing each strip gives the whole image's values.
+      let strip: RgbImage = { data: rows, width, height: count, channels: 3 };
+      const original: RgbImage = { data: image.data.subarray(y * width * 3, (y + count) * width * 3), width, height: count, channels: 3 };
+      if (options.preserveColor) strip = color.preserveColor(strip, original);
+      if (strength < 1) strip = blendStrength(strip, original, strength);
+      return strip.data as Float32Array;
     });
-    let result = chwToHwc(out.data, out.height, out.width);
-    if (options.preserveColor) result = color.preserveColor(result, image);
-    if (strength < 1) result = blendStrength(result, image, strength);
-    return result;
+    await runImage(this.run, image, sink, { scale: 1, tiling, signal: options.signal, onProgress: options.onProgress });
+    return sink.image();
   }
 
-  /** Upscale an image by the model's factor (float output, 0–255). */
+  /** Upscale an image by the model's factor (float32 0–255 unless `outputType: 'uint8'`). */
   async upscale(image: RgbImage, options: UpscaleOptions = {}): Promise<RgbImage> {
     checkImage(image);
     const factor = options.factor ?? this.knownScale;
@@ -105,14 +132,19 @@ export class StyleModelCore {
     if (options.factor !== undefined && this.knownScale !== undefined && options.factor !== this.knownScale) {
       throw new Error(`this model upscales ×${this.knownScale}, not ×${options.factor}`);
     }
-    const out = await runImage(this.run, hwcToChw(image), image.width, image.height, {
+    const limit = options.maxOutputPixels;
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) throw new RangeError(`maxOutputPixels must be a positive integer, got ${limit}`);
+    const checkOutput = (f: number) => limit !== undefined && checkPixelLimit(`the ×${f} output`, image.width * f, image.height * f, limit);
+    if (factor !== undefined) checkOutput(factor);
+    const sink = new OutputSink(checkOutputType(options.outputType), undefined, (_w, _h, scale) => checkOutput(scale));
+    const out = await runImage(this.run, image, sink, {
       scale: factor,
       tiling: this.tiling(image, factor ?? ASSUMED_SR_FACTOR, options),
       signal: options.signal,
       onProgress: options.onProgress,
     });
     this.knownScale = out.scale;
-    return chwToHwc(out.data, out.height, out.width);
+    return sink.image();
   }
 
   /** The tiling for an image: the caller's tile size, or automatic by output pixels. */
@@ -120,11 +152,52 @@ export class StyleModelCore {
     const { tileSize, overlap } = options;
     if (tileSize === 0) return undefined;
     if (tileSize !== undefined) {
-      if (!(Number.isInteger(tileSize) && tileSize >= 1)) throw new RangeError(`tileSize must be a positive integer (or 0 for no tiling), got ${tileSize}`);
+      if (!Number.isInteger(tileSize) || tileSize < 0) throw new RangeError(`tileSize must be a positive integer (or 0 for no tiling), got ${tileSize}`);
+      checkTiling(tileSize, overlap);
       return { tileSize, overlap };
     }
     if (image.width * image.height * scale * scale <= this.maxUntiledPixels) return undefined;
-    return { tileSize: Math.max(16, Math.floor(this.autoTileSize / scale)), overlap };
+    const auto = Math.max(MIN_TILE_SIZE, Math.floor(this.autoTileSize / scale));
+    checkTiling(auto, overlap);
+    return { tileSize: auto, overlap };
+  }
+}
+
+function checkOutputType(t: OutputType | undefined): OutputType {
+  const v = t ?? DEFAULT_OUTPUT_TYPE;
+  if (v !== 'float32' && v !== 'uint8') throw new RangeError(`outputType must be 'float32' or 'uint8', got ${JSON.stringify(t)}`);
+  return v;
+}
+
+/** Collects the rows {@link runImage} hands over into one interleaved image of the requested type. */
+class OutputSink implements ImageSink {
+  private data: Float32Array | Uint8Array | undefined;
+  private width = 0;
+  private height = 0;
+
+  constructor(
+    private readonly type: OutputType,
+    private readonly finish: (rows: Float32Array, y: number, count: number) => Float32Array = (rows) => rows,
+    private readonly check?: (width: number, height: number, scale: number) => void,
+  ) {}
+
+  begin(width: number, height: number, scale: number): void {
+    this.check?.(width, height, scale);
+    this.width = width;
+    this.height = height;
+    this.data = this.type === 'uint8' ? new Uint8Array(width * height * 3) : new Float32Array(width * height * 3);
+  }
+
+  rows(rows: Float32Array, y: number, count: number): void {
+    const done = this.finish(rows, y, count);
+    const at = y * this.width * 3;
+    if (this.data instanceof Uint8Array) roundToBytes(done, this.data, at);
+    else this.data!.set(done, at);
+  }
+
+  image(): RgbImage {
+    if (!this.data) throw new Error('the network produced no output');
+    return { data: this.data, width: this.width, height: this.height, channels: 3 };
   }
 }
 

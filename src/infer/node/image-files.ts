@@ -15,10 +15,11 @@ export interface FileResult {
   ms: number;
 }
 
+/** Bytes are what is saved, so the network's output is taken as bytes (streamed: no float copy of a large image). */
 export async function stylizeFile(model: StyleModelCore, input: string, output: string, options: StylizeOptions & FileOptions = {}): Promise<FileResult> {
   const image = await loadImage(input, options);
   const t0 = performance.now();
-  const out = await model.stylize(image, options);
+  const out = await model.stylize(image, { outputType: 'uint8', ...options });
   const ms = performance.now() - t0;
   await saveImage(out, output, options);
   return { width: out.width, height: out.height, ms };
@@ -27,7 +28,7 @@ export async function stylizeFile(model: StyleModelCore, input: string, output: 
 export async function upscaleFile(model: StyleModelCore, input: string, output: string, options: UpscaleOptions & FileOptions = {}): Promise<FileResult> {
   const image = await loadImage(input, options);
   const t0 = performance.now();
-  const out = await model.upscale(image, options);
+  const out = await model.upscale(image, { outputType: 'uint8', ...options });
   const ms = performance.now() - t0;
   await saveImage(out, output, options);
   return { width: out.width, height: out.height, ms };

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { decodeVariable, parseManifest, variableByteLength, type Manifest } from './checkpoint.js';
 import { importMl5, type Ml5Import } from './import.js';
 import { ML5_VARIABLES } from './network.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
 
 export interface Ml5DownloadOptions {
   /** Must be `true`: the user agreed to download third-party model files. */
@@ -73,7 +74,7 @@ export async function importMl5FromUrl(url: string, folder: string, options: Ml5
       const fileUrl = new URL(encodeURIComponent(entry.filename), base);
       const bytes = await fetchBytes(fileUrl, timeoutMs, variableByteLength(entry));
       decodeVariable(bytes, name, entry, fileUrl.href); // size and finiteness, before anything is written
-      await writeAtomic(path.join(folder, entry.filename), bytes);
+      await writeFileAtomic(path.join(folder, entry.filename), bytes);
     }
   };
   // Settle every worker before reporting, so nothing is still writing into `folder` when we throw.
@@ -88,7 +89,7 @@ export async function importMl5FromUrl(url: string, folder: string, options: Ml5
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure) throw failure.reason;
   // The manifest goes last, so a folder with a manifest is a complete download.
-  await writeAtomic(path.join(folder, 'manifest.json'), new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`));
+  await writeFileAtomic(path.join(folder, 'manifest.json'), new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`));
   return importMl5(folder);
 }
 
@@ -128,15 +129,4 @@ async function fetchBytes(url: URL, timeoutMs: number, maxBytes: number): Promis
     offset += c.byteLength;
   }
   return out;
-}
-
-async function writeAtomic(file: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    await fs.writeFile(tmp, bytes);
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw new Error(`cannot write ${file}: ${(e as Error).message}`);
-  }
 }

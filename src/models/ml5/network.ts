@@ -18,8 +18,8 @@
  *  - output `150 · tanh(x) + 255/2`, then `clipByValue(0, 255)` (and ÷255 for display).
  * Input is `tf.browser.fromPixels`: RGB, 0–255.
  */
-import { OnnxGraphBuilder, type Value } from '../../runtime/onnx/graph-builder.js';
-import * as L from '../../runtime/onnx/layers.js';
+import { OnnxGraphBuilder, type Value } from '../../onnx/graph-builder.js';
+import * as L from '../../onnx/layers.js';
 import type { CheckpointVariable } from './checkpoint.js';
 
 /** ml5's `epsilonScalar`. */

@@ -12,7 +12,19 @@ import type { NamedTensors } from '../../nn/safetensors.js';
 import { archFromFileName, canonicalShapes, vggConvLayers, type VggArch } from './layers.js';
 import type { VggPreprocessing } from './preprocessing.js';
 
-export type VggFormat = 'tfjs' | 'torchvision' | 'keras-h5' | 'safetensors';
+/** A reader of one file; `combined` is several files merged layer by layer (combined.ts). */
+export type VggFileFormat = 'tfjs' | 'torchvision' | 'keras-h5' | 'safetensors';
+export type VggFormat = VggFileFormat | 'combined';
+
+/**
+ * How a layer's weights are stored in its file: float32, or quantised as TF.js writes it
+ * (`uint8`/`uint16`: value = q·scale + min per tensor; `float16`). Decoded weights are always
+ * float32; the precision says how far they may be from the original (scale/2 for uint8/uint16).
+ */
+export type VggPrecision = 'float32' | 'float16' | 'uint16' | 'uint8';
+
+/** Better first: where several files provide a layer, the most precise copy is used. */
+export const VGG_PRECISION_RANK: readonly VggPrecision[] = ['float32', 'float16', 'uint16', 'uint8'];
 
 /** What a weights file provides, without the tensors (cheap to compute for `doctor`). */
 export interface VggWeightsInfo {
@@ -29,6 +41,10 @@ export interface VggWeightsInfo {
   source: string;
   /** Human-readable remarks (incomplete shard groups, ignored entries, …). */
   notes: string[];
+  /** Per layer, how the file stores it (absent: float32, the formats without quantisation). */
+  precision?: Record<string, VggPrecision>;
+  /** Per layer, the file it was read from, when several files were combined (see combined.ts). */
+  layerFiles?: Record<string, string>;
 }
 
 export interface VggWeights extends VggWeightsInfo {
@@ -41,6 +57,14 @@ export interface LoadVggOptions {
    * conv1_1 … conv3_3, which are identical in both). Contradicting the file is an error.
    */
   arch?: VggArch;
+  /**
+   * Feature layers the caller needs (`relu4_3`, or several): only the convolutions up to the
+   * deepest of them are loaded, and a format that can (TF.js) reads only the files holding
+   * them. Default: every layer the file provides.
+   */
+  upTo?: string | readonly string[];
+  /** Exactly these convolutions (canonical names), e.g. the share of one file in a combined source. */
+  only?: readonly string[];
 }
 
 /** Weights that cannot be used: names the file, and the layer when one is at fault. */

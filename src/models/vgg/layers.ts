@@ -96,3 +96,23 @@ export function archFromFileName(name: string): VggArch | undefined {
   const has19 = /vgg[-_]?19/.test(base);
   return has16 === has19 ? undefined : has16 ? 'vgg16' : 'vgg19';
 }
+
+/**
+ * The convolutions (canonical names, network order) needed to compute feature layers `names`
+ * (`conv3_3`, `relu3_3`, `pool3`, …): every convolution up to the deepest one named.
+ */
+export function convsUpTo(arch: VggArch, names: string | readonly string[]): string[] {
+  const convs = vggConvLayers(arch);
+  let last = -1;
+  for (const name of typeof names === 'string' ? [names] : names) {
+    let i: number;
+    const m = /^(?:conv|relu)(\d)_(\d)$/.exec(name);
+    const p = /^pool(\d)$/.exec(name);
+    if (m) i = convs.findIndex((c) => c.block === Number(m[1]) && c.position === Number(m[2]));
+    else if (p) i = convs.map((c) => c.block).lastIndexOf(Number(p[1]));
+    else i = -1;
+    if (i < 0) throw new Error(`${arch} has no layer '${name}' (layers are named conv1_1, relu1_1, …, pool1, …)`);
+    last = Math.max(last, i);
+  }
+  return convs.slice(0, last + 1).map((c) => c.name);
+}

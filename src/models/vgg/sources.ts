@@ -9,11 +9,18 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { VggWeightsInfo } from './canonical.js';
 import type { VggArch } from './layers.js';
 import type { VggPreprocessing } from './preprocessing.js';
 import { inspectVggWeights } from './weights.js';
+import { packageRoot } from '../../util/paths.js';
+
+/**
+ * Folders of the shared data that hold VGG weights, best first: the float32 partial copy, then
+ * the complete uint8-quantised one. Both are looked for under `$PERCEPTUAL_DATA` and the
+ * repository's `../shared/data`.
+ */
+export const SHARED_VGG_FOLDERS: readonly string[] = ['vgg19-keras', 'vgg19-full-uint8'];
 
 export interface VggWeightSource {
   arch: VggArch;
@@ -90,7 +97,7 @@ export function vggCacheDir(home = os.homedir()): string {
 
 /** The repository root (this file is src/models/vgg/sources.ts, or dist/models/vgg/sources.js once built). */
 export function repoRoot(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  return packageRoot;
 }
 
 export type VggWeightsOrigin = 'PERCEPTUAL_VGG' | 'cache' | 'PERCEPTUAL_DATA' | 'shared-data';
@@ -116,8 +123,9 @@ async function exists(p: string): Promise<boolean> {
 
 /**
  * Look for VGG weights in the standard places, in order of preference:
- * `$PERCEPTUAL_VGG` (any supported file or folder), `~/.cache/perceptual/vgg*.safetensors`,
- * `$PERCEPTUAL_DATA/vgg19-keras`, and the repository's `../shared/data/vgg19-keras`.
+ * `$PERCEPTUAL_VGG` (any supported file or folder, or several joined by ':'),
+ * `~/.cache/perceptual/vgg*.safetensors`, then `vgg19-keras` and `vgg19-full-uint8` under
+ * `$PERCEPTUAL_DATA` and the repository's `../shared/data`.
  * Every candidate is inspected (headers and manifests only, no tensor data) and returned with
  * the layers it covers, or with the error that makes it unusable; nothing is downloaded.
  */
@@ -130,8 +138,10 @@ export async function findVggWeights(options: FindVggOptions = {}): Promise<Foun
   for (const name of cached.filter((n) => /^vgg.*\.safetensors$/i.test(n)).sort()) {
     candidates.push({ path: path.join(cache, name), origin: 'cache' });
   }
-  if (env.PERCEPTUAL_DATA) candidates.push({ path: path.resolve(env.PERCEPTUAL_DATA, 'vgg19-keras'), origin: 'PERCEPTUAL_DATA' });
-  candidates.push({ path: path.resolve(options.root ?? repoRoot(), '..', 'shared', 'data', 'vgg19-keras'), origin: 'shared-data' });
+  for (const folder of SHARED_VGG_FOLDERS) {
+    if (env.PERCEPTUAL_DATA) candidates.push({ path: path.resolve(env.PERCEPTUAL_DATA, folder), origin: 'PERCEPTUAL_DATA' });
+    candidates.push({ path: path.resolve(options.root ?? repoRoot(), '..', 'shared', 'data', folder), origin: 'shared-data' });
+  }
 
   const found: FoundVggWeights[] = [];
   const seen = new Set<string>();
@@ -151,4 +161,74 @@ export async function findVggWeights(options: FindVggOptions = {}): Promise<Foun
     }
   }
   return found;
+}
+
+/** The weights every command uses when none are given: one path (possibly combined, `a:b`) and what it provides. */
+export interface DefaultVggWeights {
+  path: string;
+  info: VggWeightsInfo;
+  /** The files it combines, in preference order (one when nothing is combined). */
+  parts: FoundVggWeights[];
+}
+
+/**
+ * The default loss-network weights: every usable file found (see {@link findVggWeights}) of the
+ * same network as the first one — or of `arch` when given — combined layer by layer, so that
+ * each layer comes from its most precise copy (float32 before float16 before uint16 before
+ * uint8; ties go to the earlier file). Undefined when nothing usable is found.
+ */
+export async function defaultVggWeights(arch?: VggArch, options: FindVggOptions = {}): Promise<DefaultVggWeights | undefined> {
+  const usable = (await findVggWeights(options)).filter((f) => f.info && (!arch || f.info.arch === arch));
+  if (usable.length === 0) return undefined;
+  const first = usable[0]!.info!;
+  const parts = usable.filter((f) => f.info!.arch === first.arch && f.info!.preprocessing === first.preprocessing);
+  if (parts.length === 1) return { path: parts[0]!.path, info: first, parts };
+  const joined = parts.map((p) => p.path).join(path.delimiter);
+  return { path: joined, info: await inspectVggWeights(joined), parts };
+}
+
+/** One row of {@link describeVggLayers}: a convolution, the file it is read from and how it is stored. */
+export interface VggLayerRow {
+  layer: string;
+  file?: string;
+  precision?: string;
+}
+
+/** Per convolution of the network, where its weights come from (`doctor` prints this). */
+export function describeVggLayers(info: VggWeightsInfo): VggLayerRow[] {
+  return [...info.layers.map((layer) => ({ layer, file: info.layerFiles?.[layer] ?? info.file, precision: info.precision?.[layer] ?? 'float32' })),
+    ...info.missingLayers.map((layer) => ({ layer }))].sort((a, b) => a.layer.localeCompare(b.layer, 'en', { numeric: true }));
+}
+
+/** Consecutive layers read from the same file at the same precision, e.g. conv1_1 … conv3_4 float32 from vgg19-keras. */
+export interface VggLayerRun {
+  first: string;
+  last: string;
+  count: number;
+  /** Absent for layers no file provides. */
+  file?: string;
+  precision?: string;
+}
+
+/** {@link describeVggLayers} rows, in network order, grouped into runs of the same file and precision. */
+export function groupVggLayers(info: VggWeightsInfo): VggLayerRun[] {
+  const runs: VggLayerRun[] = [];
+  for (const r of describeVggLayers(info)) {
+    const prev = runs.at(-1);
+    if (prev && prev.file === r.file && prev.precision === r.precision) {
+      prev.last = r.layer;
+      prev.count++;
+    } else {
+      runs.push({ first: r.layer, last: r.layer, count: 1, file: r.file, precision: r.precision });
+    }
+  }
+  return runs;
+}
+
+/** Text lines for `doctor`: one per run of layers, `conv1_1 … conv3_4  float32  <file>`. */
+export function formatVggLayers(info: VggWeightsInfo): string[] {
+  return groupVggLayers(info).map((g) => {
+    const range = g.count === 1 ? g.first : `${g.first} … ${g.last}`;
+    return `${range.padEnd(19)} ${(g.precision ?? 'missing').padEnd(8)} ${g.file ?? '(no file provides these layers)'}`;
+  });
 }

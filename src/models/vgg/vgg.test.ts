@@ -3,16 +3,15 @@ import assert from 'node:assert/strict';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { noGrad, rand, tensor, tidy, type Tensor } from '../../engine/index.js';
 import { loadImage } from '../../data/image.js';
 import { hwcToChw } from '../../data/tensor-layout.js';
 import { featureLoss } from '../../losses/feature-loss.js';
 import { Vgg, VggLayerError, vggSteps } from './vgg.js';
 import { NO_TORCH, hasTorch, runTorch } from '../../../test/helpers/python-torch.js';
+import { sharedDataDir } from '../../util/paths.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const dataDir = process.env.PERCEPTUAL_DATA ?? path.resolve(repoRoot, '../shared/data');
+const dataDir = sharedDataDir();
 const vgg19Dir = path.join(dataDir, 'vgg19-keras');
 const photoA = path.join(dataDir, 'photos/val-256/coco-000000000208.jpg');
 const photoB = path.join(dataDir, 'photos/val-256/coco-000000000438.jpg');

@@ -147,7 +147,9 @@ export class Vgg extends Module<Map<string, Tensor>> {
 
   /** Build from a weights file/folder (any format loadVggWeights reads) or already loaded weights. */
   static async fromWeights(source: string | VggWeightsInput, options: VggOptions = {}): Promise<Vgg> {
-    const w = typeof source === 'string' ? await loadVggWeights(source) : source;
+    // Only the convolutions up to the deepest requested layer are decoded (and, for TF.js, read).
+    const upTo = options.upTo === undefined || options.upTo.length === 0 ? undefined : options.upTo;
+    const w = typeof source === 'string' ? await loadVggWeights(source, { upTo }) : source;
     return Vgg.fromLoaded(w, options);
   }
 

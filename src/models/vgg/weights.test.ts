@@ -3,16 +3,13 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readSafetensorsHeader, writeSafetensors, type NamedTensors } from '../../nn/safetensors.js';
 import { convertVggWeights, detectVggFormat, inspectVggWeights, loadVggWeights } from './weights.js';
-import { findVggWeights, VGG_WEIGHT_SOURCES } from './sources.js';
+import { defaultVggWeights, describeVggLayers, findVggWeights, formatVggLayers, VGG_WEIGHT_SOURCES } from './sources.js';
 import { pythonMissing, runPython } from '../../../test/python-fixtures.js';
+import { sharedDataDir } from '../../util/paths.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const DATA = process.env.PERCEPTUAL_DATA
-  ? path.resolve(process.env.PERCEPTUAL_DATA, 'vgg19-keras')
-  : path.resolve(repoRoot, '../shared/data/vgg19-keras');
+const DATA = path.join(sharedDataDir(), 'vgg19-keras');
 const dataSkip = await fs.stat(path.join(DATA, 'model.json')).then(
   () => false,
   () => `VGG-19 TF.js weights not found at ${DATA} (set PERCEPTUAL_DATA)`,
@@ -188,10 +185,43 @@ test('findVggWeights: env, cache, shared data; reports coverage and broken candi
     if (!dataSkip) {
       // The real shared data, found both through PERCEPTUAL_DATA and next to the repo: listed once.
       const shared = await findVggWeights({ env: { PERCEPTUAL_DATA: path.dirname(DATA) }, home: path.join(home, 'none'), root: path.resolve(DATA, '..', '..', '..', 'main') });
-      assert.equal(shared.length, 1);
-      assert.equal(shared[0]!.origin, 'PERCEPTUAL_DATA');
+      assert.deepEqual(shared.map((f) => [path.basename(f.path), f.origin]), [['vgg19-keras', 'PERCEPTUAL_DATA'], ['vgg19-full-uint8', 'PERCEPTUAL_DATA']]);
       assert.equal(shared[0]!.info!.arch, 'vgg19');
       assert.deepEqual(shared[0]!.info!.missingLayers.slice(0, 1), ['conv4_1']);
+      assert.deepEqual(shared[1]!.info!.missingLayers, []);
+
+      // The default combines them layer by layer: float32 conv1–3 from vgg19-keras, the rest uint8.
+      const def = (await defaultVggWeights(undefined, { env: { PERCEPTUAL_DATA: path.dirname(DATA) }, home: path.join(home, 'none'), root }))!;
+      assert.equal(def.path, shared.map((f) => f.path).join(path.delimiter));
+      assert.equal(def.info.format, 'combined');
+      const rows = describeVggLayers(def.info);
+      assert.equal(rows.length, 16);
+      for (const r of rows) {
+        const float = /^conv[123]_/.test(r.layer);
+        assert.equal(r.precision, float ? 'float32' : 'uint8', r.layer);
+        assert.equal(path.basename(path.dirname(r.file!)), float ? 'vgg19-keras' : 'vgg19-full-uint8', r.layer);
+      }
+      // doctor's lines: runs of layers with the same file and precision
+      assert.deepEqual(formatVggLayers(def.info).map((l) => l.replace(/\s+/g, ' ')), [
+        `conv1_1 … conv3_4 float32 ${path.join(DATA, 'model.json')}`,
+        `conv4_1 … conv5_4 uint8 ${path.join(path.dirname(DATA), 'vgg19-full-uint8', 'model.json')}`,
+      ]);
+      // Loading it reads only what relu4_3 needs, from the chosen copies.
+      const w = await loadVggWeights(def.path, { upTo: 'relu4_3' });
+      assert.deepEqual(w.layers, ['conv1_1', 'conv1_2', 'conv2_1', 'conv2_2', 'conv3_1', 'conv3_2', 'conv3_3', 'conv3_4', 'conv4_1', 'conv4_2', 'conv4_3']);
+      const f32 = await loadVggWeights(DATA);
+      assert.deepEqual(w.tensors.get('conv3_4.weight')!.data, f32.tensors.get('conv3_4.weight')!.data);
+      assert.equal(w.precision!.conv4_3, 'uint8');
+      // Converted to one safetensors file, the dequantised layers still say where they came from.
+      const out = path.join(home, 'vgg19-combined.safetensors');
+      await convertVggWeights(def.path, out);
+      const back = await inspectVggWeights(out);
+      assert.deepEqual(back.missingLayers, []);
+      assert.equal(back.precision!.conv3_4, 'float32');
+      assert.equal(back.precision!.conv5_4, 'uint8');
+      const again = await defaultVggWeights(undefined, { env: { PERCEPTUAL_VGG: out, PERCEPTUAL_DATA: path.dirname(DATA) }, home: path.join(home, 'none'), root });
+      // the file first, then the shared copies: float32 conv1–3 still win from the first file, conv4–5 stay uint8 (ties: earlier file)
+      assert.equal(describeVggLayers(again!.info).find((r) => r.layer === 'conv4_1')!.file, out);
     }
   });
 });

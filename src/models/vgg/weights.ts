@@ -11,17 +11,19 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeSafetensors } from '../../nn/safetensors.js';
-import { VggWeightsError, type LoadVggOptions, type VggFormat, type VggWeights, type VggWeightsInfo } from './canonical.js';
+import { VggWeightsError, assembleVggWeights, type LayerWeights, type LoadVggOptions, type VggFileFormat, type VggWeights, type VggWeightsInfo } from './canonical.js';
+import { inspectCombinedVgg, loadCombinedVgg, splitVggSources, type VggReaders } from './combined.js';
+import { convsUpTo } from './layers.js';
 import { inspectKerasH5Vgg, loadKerasH5Vgg } from './formats/keras-h5.js';
 import { inspectSafetensorsVgg, loadSafetensorsVgg, vggSafetensorsMetadata } from './formats/safetensors.js';
 import { inspectTfjsVgg, loadTfjsVgg } from './formats/tfjs.js';
 import { inspectTorchvisionVgg, loadTorchvisionVgg } from './formats/torchvision.js';
 
-export { VggWeightsError, type LoadVggOptions, type VggFormat, type VggWeights, type VggWeightsInfo } from './canonical.js';
+export { VggWeightsError, type LoadVggOptions, type VggFormat, type VggPrecision, type VggWeights, type VggWeightsInfo } from './canonical.js';
 export type { VggArch } from './layers.js';
 export type { VggPreprocessing } from './preprocessing.js';
 
-const BY_EXTENSION: Record<string, VggFormat> = {
+const BY_EXTENSION: Record<string, VggFileFormat> = {
   '.json': 'tfjs',
   '.pth': 'torchvision',
   '.pt': 'torchvision',
@@ -31,7 +33,7 @@ const BY_EXTENSION: Record<string, VggFormat> = {
 };
 
 /** Recognise by content what an unknown extension hides (cheap: first 16 bytes). */
-async function sniff(file: string): Promise<VggFormat | undefined> {
+async function sniff(file: string): Promise<VggFileFormat | undefined> {
   const handle = await fs.open(file, 'r');
   try {
     const b = new Uint8Array(16);
@@ -50,7 +52,7 @@ async function sniff(file: string): Promise<VggFormat | undefined> {
  * Which reader handles `input`: a folder must contain model.json; a file is recognised by its
  * extension, or by its first bytes when the extension is unknown.
  */
-export async function detectVggFormat(input: string): Promise<VggFormat> {
+export async function detectVggFormat(input: string): Promise<VggFileFormat> {
   const st = await fs.stat(input).catch(() => undefined);
   if (!st) throw new VggWeightsError(input, 'no such file or folder');
   if (st.isDirectory()) {
@@ -69,18 +71,52 @@ export async function detectVggFormat(input: string): Promise<VggFormat> {
   return format;
 }
 
+/** Keep only the requested convolutions of a fully loaded file (formats that cannot read selectively). */
+function selectLayers(w: VggWeights, options: LoadVggOptions): VggWeights {
+  if (w.format === 'tfjs' || w.format === 'combined' || (options.only === undefined && options.upTo === undefined)) return w;
+  const wanted = options.only ?? convsUpTo(w.arch, options.upTo!);
+  const available = new Map<string, LayerWeights>();
+  for (const layer of wanted) {
+    const weight = w.tensors.get(`${layer}.weight`);
+    const bias = w.tensors.get(`${layer}.bias`);
+    if (!weight || !bias) continue; // not provided: reported in missingLayers
+    available.set(layer, { weight: weight.data as Float32Array, bias: bias.data as Float32Array });
+  }
+  const { tensors: _all, layers: _l, missingLayers: _m, ...info } = w;
+  return assembleVggWeights(info, available);
+}
+
+async function loadOne(input: string, options: LoadVggOptions): Promise<VggWeights> {
+  switch (await detectVggFormat(input)) {
+    case 'tfjs': return loadTfjsVgg(input, options);
+    case 'torchvision': return selectLayers(await loadTorchvisionVgg(input, options), options);
+    case 'keras-h5': return selectLayers(await loadKerasH5Vgg(input, options), options);
+    case 'safetensors': return selectLayers(await loadSafetensorsVgg(input, options), options);
+  }
+}
+
+async function inspectOne(input: string, options: LoadVggOptions): Promise<VggWeightsInfo> {
+  switch (await detectVggFormat(input)) {
+    case 'tfjs': return inspectTfjsVgg(input, options);
+    case 'torchvision': return inspectTorchvisionVgg(input, options);
+    case 'keras-h5': return inspectKerasH5Vgg(input, options);
+    case 'safetensors': return inspectSafetensorsVgg(input, options);
+  }
+}
+
+const READERS: VggReaders = { load: loadOne, inspect: inspectOne };
+
 /**
  * Load VGG-16/19 weights from any supported source into the canonical form: tensors
  * `convB_P.weight` (float32 OIHW) and `convB_P.bias` in network order, plus arch, input
- * preprocessing, provenance and the layers the source lacks.
+ * preprocessing, provenance, per-layer precision and the layers the source lacks.
+ * `input` may list several files joined by the path delimiter (`a:b`): they are combined layer
+ * by layer, the most precise copy of each layer winning (combined.ts). `options.upTo` loads
+ * only the convolutions those feature layers need.
  */
 export async function loadVggWeights(input: string, options: LoadVggOptions = {}): Promise<VggWeights> {
-  switch (await detectVggFormat(input)) {
-    case 'tfjs': return loadTfjsVgg(input, options);
-    case 'torchvision': return loadTorchvisionVgg(input, options);
-    case 'keras-h5': return loadKerasH5Vgg(input, options);
-    case 'safetensors': return loadSafetensorsVgg(input, options);
-  }
+  const parts = await splitVggSources(input);
+  return parts ? loadCombinedVgg(parts, options, READERS) : loadOne(input, options);
 }
 
 /**
@@ -89,12 +125,8 @@ export async function loadVggWeights(input: string, options: LoadVggOptions = {}
  * pickle). Shapes are still checked. For `doctor` and listings.
  */
 export async function inspectVggWeights(input: string, options: LoadVggOptions = {}): Promise<VggWeightsInfo> {
-  switch (await detectVggFormat(input)) {
-    case 'tfjs': return inspectTfjsVgg(input, options);
-    case 'torchvision': return inspectTorchvisionVgg(input, options);
-    case 'keras-h5': return inspectKerasH5Vgg(input, options);
-    case 'safetensors': return inspectSafetensorsVgg(input, options);
-  }
+  const parts = await splitVggSources(input);
+  return parts ? inspectCombinedVgg(parts, options, READERS) : inspectOne(input, options);
 }
 
 export interface ConvertVggResult extends VggWeightsInfo {

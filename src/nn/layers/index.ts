@@ -2,7 +2,7 @@
 export { Conv2d, type Conv2dOptions } from './conv2d.js';
 export { ConvTranspose2d, type ConvTranspose2dOptions } from './conv-transpose2d.js';
 export { BatchNorm2d, type BatchNorm2dOptions } from './batch-norm2d.js';
-export { InstanceNorm2d, type InstanceNorm2dOptions } from './instance-norm2d.js';
+export { InstanceNorm2d, InstanceNormStats, withInstanceNormStats, type InstanceNorm2dOptions } from './instance-norm2d.js';
 export { createNorm, NORM_KINDS, type NormKind } from './normalization.js';
 export { ReflectionPad2d, ReplicationPad2d, reflectPad, type Padding2d } from './padding.js';
 export { Upsample } from './upsample.js';

@@ -1,3 +1,4 @@
+// precision-sensitive: scripts/test.sh runs this file again with ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2.
 // The fixed upscaling layers of the residual SR networks: the pixel shuffle against its
 // definition written out as loops, and the bicubic skip against the MATLAB-compatible resizer
 // of data/resize-matlab.ts (an independent implementation: 1-D passes with per-sample weight

@@ -6,14 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { importMl5 } from '../../../src/models/ml5/index.js';
 import { OrtModel } from '../../../src/runtime/ort-session.js';
+import { sharedDataDir } from '../../../src/util/paths.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const dataRoot = process.env.PERCEPTUAL_DATA ?? path.resolve(repoRoot, '../shared/data');
+const dataRoot = sharedDataDir();
 const fixture = path.join(dataRoot, 'peer/ml5-wave');
 const photo = path.join(dataRoot, 'content/chicago.jpg');
 const missing = !existsSync(path.join(fixture, 'manifest.json')) || !existsSync(photo);

@@ -7,12 +7,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { importMl5, importMl5FromUrl, ML5_VARIABLES } from '../../../src/models/ml5/index.js';
+import { sharedDataDir } from '../../../src/util/paths.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const dataRoot = process.env.PERCEPTUAL_DATA ?? path.resolve(repoRoot, '../shared/data');
+const dataRoot = sharedDataDir();
 const fixture = path.join(dataRoot, 'peer/ml5-wave');
 const skip = existsSync(path.join(fixture, 'manifest.json')) ? false : `fixture not found: ${fixture} (set PERCEPTUAL_DATA to the data folder)`;
 

@@ -15,6 +15,8 @@ import {
   VggWeightsError,
   type LayerWeights,
   type LoadVggOptions,
+  VGG_PRECISION_RANK,
+  type VggPrecision,
   type VggWeights,
   type VggWeightsInfo,
 } from '../canonical.js';
@@ -43,7 +45,29 @@ export function vggSafetensorsMetadata(w: VggWeightsInfo): Record<string, string
     std: JSON.stringify(p.std),
     layers: w.layers.join(','),
     missing_layers: w.missingLayers.join(','),
+    // Dequantised layers are stored as float32 but are no more precise than their source: keep
+    // saying so (doctor, combining sources), e.g. {"conv4_1":"uint8",…}; float32 layers omitted.
+    ...(w.precision && Object.values(w.precision).some((p) => p !== 'float32')
+      ? { layer_precision: JSON.stringify(Object.fromEntries(Object.entries(w.precision).filter(([, p]) => p !== 'float32'))) }
+      : {}),
   };
+}
+
+/** The per-layer precision recorded by {@link vggSafetensorsMetadata} (float32 for the others). */
+function precisionFromMetadata(file: string, metadata: Record<string, string>, layers: readonly string[]): Record<string, VggPrecision> {
+  const out: Record<string, VggPrecision> = Object.fromEntries(layers.map((l) => [l, 'float32' as VggPrecision]));
+  if (!metadata.layer_precision) return out;
+  let recorded: Record<string, unknown>;
+  try {
+    recorded = JSON.parse(metadata.layer_precision);
+  } catch {
+    throw new VggWeightsError(file, `metadata "layer_precision" is not JSON: ${metadata.layer_precision.slice(0, 80)}`);
+  }
+  for (const [layer, p] of Object.entries(recorded)) {
+    if (!VGG_PRECISION_RANK.includes(p as VggPrecision)) throw new VggWeightsError(file, `metadata "layer_precision" gives an unknown precision ${JSON.stringify(p)}`, layer);
+    if (layer in out) out[layer] = p as VggPrecision;
+  }
+  return out;
 }
 
 interface Entry {
@@ -94,7 +118,7 @@ function validate(file: string, entries: Map<string, Entry>, metadata: Record<st
     source: metadata.source ?? path.basename(file),
     notes: [] as string[],
   };
-  return { info, layerNames: [...byLayer.keys()] };
+  return { info: { ...info, precision: precisionFromMetadata(file, metadata, [...byLayer.keys()]) }, layerNames: [...byLayer.keys()] };
 }
 
 function rethrow(file: string, e: unknown): never {

@@ -6,9 +6,18 @@
  * The networks come from keras.applications (layer names `blockB_convP`, kernels HWIO
  * `[kh, kw, in, out]`), i.e. the Caffe weights: BGR 0–255 minus the ImageNet mean.
  *
- * Unlike `tf.loadLayersModel`, this reader accepts a partial copy: every group whose shards are
- * all present is loaded, and the rest is reported, because a loss network only needs the layers
- * up to its deepest feature layer (the copy in shared/data stops after conv3_4).
+ * Unlike `tf.loadLayersModel`, this reader accepts a partial copy and reads only what it needs:
+ * a loss network needs the layers up to its deepest feature layer, not the classifier. Each
+ * tensor's bytes are located in its group's shards (TF.js writes shards of one fixed size, so
+ * an absent shard does not hide where the others start), and a layer is available when the
+ * shards holding its kernel and bias are present — shared/data/vgg19-full-uint8 keeps 20 of 138
+ * shards, which hold every convolution; vgg19-keras stops after conv3_4.
+ *
+ * Weight quantisation as the TF.js converter writes it (`quantization: {dtype, scale, min}`,
+ * `--quantize_uint8/uint16/float16`): uint8/uint16 store q with value = q·scale + min per tensor
+ * (`tf.io.decodeWeights`), so the decoded value is within scale/2 of the original; float16 is
+ * decoded exactly. Every layer reports the precision it is stored in, so combined sources can
+ * prefer a float32 copy (../combined.ts).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -23,11 +32,12 @@ import {
   type LayerWeights,
   type LoadVggOptions,
   type VggWeights,
+  type VggPrecision,
   type VggWeightsInfo,
 } from '../canonical.js';
-import { archFromFileName, archFromLayerNames, kerasToCanonical, vggConvLayers } from '../layers.js';
+import { archFromFileName, archFromLayerNames, convsUpTo, kerasToCanonical, vggConvLayers } from '../layers.js';
 
-interface ManifestWeight {
+export interface ManifestWeight {
   name: string;
   shape: number[];
   dtype: string;
@@ -39,7 +49,7 @@ interface ManifestGroup {
   weights: ManifestWeight[];
 }
 
-/** Where one conv weight lives: its group, its byte range within the concatenated shards. */
+/** Where one conv weight lives: its group, its byte range within the group's concatenated shards. */
 interface Locator {
   group: number;
   weight: ManifestWeight;
@@ -47,17 +57,40 @@ interface Locator {
   bytes: number;
 }
 
+/**
+ * A weight group's shards and where each starts in the group's byte space. TF.js writes
+ * fixed-size shards (all but the last hold `shardSizeBytes`, 4 MiB by default), so when some
+ * shard files are absent the others can still be located from the size of a present one.
+ */
+interface GroupShards {
+  files: string[];
+  /** Byte offset of each shard's first byte in the group; undefined when unknown. */
+  starts: number[];
+  /** Size of each shard file; undefined when the file is absent. */
+  sizes: Array<number | undefined>;
+}
+
 interface TfjsIndex {
   info: Omit<VggWeightsInfo, 'layers' | 'missingLayers'>;
-  /** Conv tensors of complete groups, keyed by canonical layer then kernel/bias. */
+  /** Conv tensors, keyed by canonical layer then kernel/bias. */
   locators: Map<string, { kernel?: Locator; bias?: Locator }>;
-  /** Absolute shard paths of every complete group. */
-  groupFiles: Map<number, string[]>;
-  /** Canonical layers whose kernel and bias are both loadable. */
+  groups: Map<number, GroupShards>;
+  /** Canonical layers whose kernel and bias are both readable from present shards. */
   loadable: string[];
+  /** Layers listed in the manifest that cannot be read, with the shard files they need that are absent. */
+  missingShards: Map<string, string[]>;
+  /** Those of them whose group has other shards present (an incomplete copy, not a shorter one). */
+  brokenLayers: Set<string>;
 }
 
 const WEIGHT_NAME = /(?:^|\/)(block\d_conv\d)\/(kernel|bias)(?:_\d+)?(?::\d+)?$/;
+
+/** The precision a manifest weight is stored in (its quantisation dtype, else its dtype). */
+export function storedPrecision(w: ManifestWeight): VggPrecision | undefined {
+  const q = w.quantization?.dtype;
+  if (q) return q === 'uint8' || q === 'uint16' || q === 'float16' ? q : undefined;
+  return w.dtype === 'float32' ? 'float32' : undefined;
+}
 
 function storedBytesPerValue(w: ManifestWeight): number | undefined {
   const q = w.quantization?.dtype;
@@ -97,6 +130,51 @@ function parseManifest(file: string, json: unknown): { groups: ManifestGroup[]; 
   };
 }
 
+/**
+ * Where each shard of a group starts. With every shard present, from the file sizes (whose sum
+ * must equal what the manifest describes). With some absent, from the fixed shard size: every
+ * present shard but the last must have the same size, and the last must not be larger.
+ */
+function locateShards(file: string, gi: number, files: string[], sizes: Array<number | undefined>, describedBytes: number): number[] | undefined {
+  const starts: number[] = [];
+  if (sizes.every((s) => s !== undefined)) {
+    let at = 0;
+    for (const s of sizes) {
+      starts.push(at);
+      at += s!;
+    }
+    if (at !== describedBytes) {
+      throw new VggWeightsError(file, `weight group ${gi + 1} (${files.map((f) => path.basename(f)).join(', ')}): shards hold ${at} bytes but the manifest describes ${describedBytes} (truncated or wrong shard?)`);
+    }
+    return starts;
+  }
+  const full = sizes.slice(0, -1).filter((s): s is number => s !== undefined);
+  if (full.length === 0) return undefined; // only the last shard (or none) present: nothing to infer from
+  const size = full[0]!;
+  sizes.forEach((s, i) => {
+    const last = i === sizes.length - 1;
+    if (s !== undefined && (last ? s > size : s !== size)) {
+      throw new VggWeightsError(file, `weight group ${gi + 1}: shard ${path.basename(files[i]!)} holds ${s} bytes, but the group's other shards hold ${size} each (TF.js writes equal shards): wrong or truncated shard?`);
+    }
+  });
+  if (size * (files.length - 1) >= describedBytes || size * files.length < describedBytes) {
+    throw new VggWeightsError(file, `weight group ${gi + 1}: ${files.length} shards of ${size} bytes cannot hold the ${describedBytes} bytes the manifest describes`);
+  }
+  for (let i = 0; i < files.length; i++) starts.push(i * size);
+  return starts;
+}
+
+/** The shards (indices) that hold bytes [offset, offset + bytes) of a group. */
+function shardsFor(starts: readonly number[], offset: number, bytes: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < starts.length; i++) {
+    const begin = starts[i]!;
+    const end = i + 1 < starts.length ? starts[i + 1]! : Infinity;
+    if (end > offset && begin < offset + bytes) out.push(i);
+  }
+  return out;
+}
+
 async function indexTfjs(input: string, options: LoadVggOptions): Promise<TfjsIndex> {
   const st = await fs.stat(input).catch(() => undefined);
   if (!st) throw new VggWeightsError(input, 'no such file or folder');
@@ -113,7 +191,10 @@ async function indexTfjs(input: string, options: LoadVggOptions): Promise<TfjsIn
   const notes: string[] = [];
   const listed = new Set<string>(); // every conv layer the manifest names, present or not
   const locators = new Map<string, { kernel?: Locator; bias?: Locator }>();
-  const groupFiles = new Map<number, string[]>();
+  const groupShards = new Map<number, GroupShards>();
+  const missingShards = new Map<string, string[]>();
+  const brokenLayers = new Set<string>();
+  const precision: Record<string, VggPrecision> = {};
 
   for (const [gi, group] of groups.entries()) {
     const convWeights = group.weights.filter((w) => WEIGHT_NAME.test(w.name));
@@ -129,12 +210,6 @@ async function indexTfjs(input: string, options: LoadVggOptions): Promise<TfjsIn
       return abs;
     });
     const sizes = await Promise.all(files.map(fileSize));
-    const present = sizes.filter((s) => s !== undefined).length;
-    const layerNames = [...new Set(convWeights.map((w) => kerasToCanonical(WEIGHT_NAME.exec(w.name)![1]!)!))].join(', ');
-    if (present < files.length) {
-      notes.push(`weight group ${gi + 1} (${layerNames}): ${present} of ${files.length} shard files present, not loaded`);
-      continue;
-    }
 
     let offset = 0;
     const groupLocators: Array<[string, 'kernel' | 'bias', Locator]> = [];
@@ -148,15 +223,26 @@ async function indexTfjs(input: string, options: LoadVggOptions): Promise<TfjsIn
       if (m) groupLocators.push([kerasToCanonical(m[1]!)!, m[2] as 'kernel' | 'bias', { group: gi, weight: w, offset, bytes }]);
       offset += bytes;
     }
-    const total = sizes.reduce((a: number, b) => a + b!, 0);
-    if (total !== offset) {
-      throw new VggWeightsError(file, `weight group ${gi + 1} (${group.paths.join(', ')}): shards hold ${total} bytes but the manifest describes ${offset} (truncated or wrong shard?)`);
-    }
-    groupFiles.set(gi, files);
+    const starts = locateShards(file, gi, files, sizes, offset);
+    const present = sizes.filter((s) => s !== undefined).length;
+    if (present > 0 && present < files.length) notes.push(`weight group ${gi + 1}: ${present} of ${files.length} shard files present; layers whose bytes lie in absent shards are not available`);
+    groupShards.set(gi, { files, starts: starts ?? [], sizes });
     for (const [layer, kind, loc] of groupLocators) {
+      const needed = starts ? shardsFor(starts, loc.offset, loc.bytes) : files.map((_, i) => i);
+      const absent = needed.filter((i) => sizes[i] === undefined).map((i) => path.basename(files[i]!));
+      if (!starts && absent.length === 0) absent.push(`(group ${gi + 1}: shard positions unknown)`);
+      if (absent.length > 0) {
+        missingShards.set(layer, [...new Set([...(missingShards.get(layer) ?? []), ...absent])]);
+        // A group with no shard at all is a copy that stops before this layer (vgg19-keras stops
+        // after conv3_4): the layer is simply not provided. A group with some shards present is
+        // an incomplete copy, and asking for a layer in its absent shards is an error.
+        if (present > 0) brokenLayers.add(layer);
+        continue;
+      }
       const entry = locators.get(layer) ?? {};
       entry[kind] = loc;
       locators.set(layer, entry);
+      if (kind === 'kernel') precision[layer] = storedPrecision(loc.weight)!;
     }
   }
   if (listed.size === 0) {
@@ -170,10 +256,17 @@ async function indexTfjs(input: string, options: LoadVggOptions): Promise<TfjsIn
     if (!archLayers.has(name)) throw new VggWeightsError(file, `the manifest names a layer that ${arch} does not have`, name);
   }
   const loadable: string[] = [];
-  for (const [layer, e] of locators) {
+  for (const layer of vggConvLayers(arch).map((l) => l.name)) {
+    const e = locators.get(layer);
+    if (missingShards.has(layer)) {
+      notes.push(`${layer}: shard${missingShards.get(layer)!.length > 1 ? 's' : ''} ${missingShards.get(layer)!.join(', ')} absent, layer not available`);
+      continue;
+    }
+    if (!e) continue;
     if (e.kernel && e.bias) loadable.push(layer);
     else notes.push(`${layer}: only the ${e.kernel ? 'kernel' : 'bias'} is present, layer not loaded`);
   }
+  for (const l of Object.keys(precision)) if (!loadable.includes(l)) delete precision[l];
   return {
     info: {
       file,
@@ -182,15 +275,18 @@ async function indexTfjs(input: string, options: LoadVggOptions): Promise<TfjsIn
       preprocessing: 'caffe',
       source: `keras.applications ${arch}${kerasVersion ? ` (Keras ${kerasVersion})` : ''}, TF.js layers format`,
       notes,
+      precision,
     },
     locators,
-    groupFiles,
+    groups: groupShards,
     loadable,
+    missingShards,
+    brokenLayers,
   };
 }
 
 /** Decode one manifest weight (float32, or affine/float16 quantised) to float32. */
-function decodeWeight(bytes: Uint8Array, w: ManifestWeight): Float32Array {
+export function decodeWeight(bytes: Uint8Array, w: ManifestWeight): Float32Array {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const q = w.quantization;
   if (!q) {
@@ -219,30 +315,60 @@ export async function inspectTfjsVgg(input: string, options: LoadVggOptions = {}
   return { ...index.info, ...coverage(index.info.arch, index.loadable) };
 }
 
-/** Load the convolution weights of every complete group, as canonical OIHW float32. */
+/**
+ * Load convolution weights as canonical OIHW float32: every available layer, or with
+ * `options.upTo` only the convolutions those feature layers need. Only the shard files holding
+ * the bytes of those tensors are read (a 20-shard copy of a 138-shard model loads fine). A
+ * requested layer whose bytes lie in an absent shard is an error naming the layer and the shard.
+ */
 export async function loadTfjsVgg(input: string, options: LoadVggOptions = {}): Promise<VggWeights> {
   const index = await indexTfjs(input, options);
   const { file, arch } = index.info;
-  const groupBytes = new Map<number, Uint8Array>();
-  const readGroup = async (gi: number): Promise<Uint8Array> => {
-    let bytes = groupBytes.get(gi);
-    if (!bytes) {
-      const parts = await Promise.all(index.groupFiles.get(gi)!.map((f) => fs.readFile(f)));
-      bytes = new Uint8Array(Buffer.concat(parts));
-      groupBytes.set(gi, bytes);
+  const wanted = options.only ? new Set(options.only) : options.upTo === undefined ? undefined : new Set(convsUpTo(arch, options.upTo));
+  if (wanted) {
+    // Layers the copy does not provide at all are left out (the loss network then explains
+    // which layers it lacks); a layer in an absent shard of a present group is a broken copy.
+    for (const layer of wanted) {
+      const absent = index.missingShards.get(layer);
+      if (absent && index.brokenLayers.has(layer)) {
+        throw new VggWeightsError(file, `its weights lie in shard${absent.length > 1 ? 's' : ''} ${absent.join(', ')}, which ${absent.length > 1 ? 'are' : 'is'} missing from ${path.dirname(file)}`, layer);
+      }
     }
-    return bytes;
+  }
+  const shardCache = new Map<string, Buffer>();
+  const readShard = async (f: string): Promise<Buffer> => {
+    let b = shardCache.get(f);
+    if (!b) {
+      b = await fs.readFile(f);
+      shardCache.set(f, b);
+    }
+    return b;
+  };
+  /** Bytes [offset, offset + bytes) of a group, from the shards that hold them. */
+  const readRange = async (loc: Locator): Promise<Uint8Array> => {
+    const g = index.groups.get(loc.group)!;
+    const out = new Uint8Array(loc.bytes);
+    for (const i of shardsFor(g.starts, loc.offset, loc.bytes)) {
+      const shard = await readShard(g.files[i]!);
+      const begin = Math.max(loc.offset, g.starts[i]!);
+      const end = Math.min(loc.offset + loc.bytes, g.starts[i]! + shard.length);
+      out.set(shard.subarray(begin - g.starts[i]!, end - g.starts[i]!), begin - loc.offset);
+    }
+    return out;
   };
   const available = new Map<string, LayerWeights>();
+  const precision: Record<string, VggPrecision> = {};
   for (const layer of vggConvLayers(arch)) {
-    if (!index.loadable.includes(layer.name)) continue;
+    if (!index.loadable.includes(layer.name) || (wanted && !wanted.has(layer.name))) continue;
     const { kernel, bias } = index.locators.get(layer.name)!;
     // HWIO as Keras stores it; checked before transposing so the message shows the file's shape.
     checkShape(file, layer.name, `kernel ${kernel!.weight.name}`, kernel!.weight.shape, [3, 3, layer.inChannels, layer.outChannels]);
     checkShape(file, layer.name, `bias ${bias!.weight.name}`, bias!.weight.shape, [layer.outChannels]);
-    const k = decodeWeight((await readGroup(kernel!.group)).subarray(kernel!.offset, kernel!.offset + kernel!.bytes), kernel!.weight);
-    const b = decodeWeight((await readGroup(bias!.group)).subarray(bias!.offset, bias!.offset + bias!.bytes), bias!.weight);
+    const k = decodeWeight(await readRange(kernel!), kernel!.weight);
+    const b = decodeWeight(await readRange(bias!), bias!.weight);
     available.set(layer.name, { weight: hwioToOihw(k, 3, 3, layer.inChannels, layer.outChannels), bias: b });
+    precision[layer.name] = index.info.precision![layer.name]!;
   }
-  return assembleVggWeights(index.info, available);
+  // With upTo, layers left out are reported as missing: these weights cannot compute them.
+  return assembleVggWeights({ ...index.info, precision }, available);
 }

@@ -12,7 +12,7 @@
  * running statistics (`trackRunningStats`) normalises with them in eval mode, exactly like a
  * batch norm, and is folded the same way.
  */
-import type { Module } from '../../nn/module.js';
+import type { Module } from '../nn/module.js';
 import {
   BatchNorm2d,
   BicubicUpsample,
@@ -30,13 +30,13 @@ import {
   Sequential,
   Tanh,
   Upsample,
-} from '../../nn/layers/index.js';
-import { foldBatchNorm } from './fold-batch-norm.js';
-import type { Value } from './graph-builder.js';
-import * as L from './layers.js';
+} from '../nn/layers/index.js';
+import { foldBatchNorm } from '../onnx/fold-batch-norm.js';
+import type { Value } from '../onnx/graph-builder.js';
+import * as L from '../onnx/layers.js';
 import { joinPath, registerOnnxExporter, type ExportContext } from './module-export.js';
-import { reflectPadExact } from './reflect-pad.js';
-import { convSpaceToDepth, worthSpaceToDepth } from './space-to-depth-conv.js';
+import { reflectPadExact } from '../onnx/reflect-pad.js';
+import { convSpaceToDepth, worthSpaceToDepth } from '../onnx/space-to-depth-conv.js';
 
 /** A norm that, in eval mode, is a fixed per-channel affine map (so it folds into a conv). */
 interface StoredStats {

@@ -12,9 +12,9 @@
  * default: batch norm uses its running statistics (and is folded into the conv before it; see
  * the nn exporters), instance norm the statistics of each input.
  */
-import { noGrad, tidy, type Tensor } from '../../engine/index.js';
-import type { Module } from '../../nn/module.js';
-import { OnnxGraphBuilder, type Dim, type Value } from './graph-builder.js';
+import { noGrad, tidy, type Tensor } from '../engine/index.js';
+import type { Module } from '../nn/module.js';
+import { OnnxGraphBuilder, type Dim, type Value } from '../onnx/graph-builder.js';
 
 /** The nodes of one layer: `x` in, the layer's output value out. `path` is the layer's state-dict prefix. */
 export type OnnxExporter<M> = (ctx: ExportContext, module: M, path: string, x: Value) => Value;
@@ -98,7 +98,7 @@ export class ExportContext {
   visit(module: Module<unknown>, path: string, x: Value): Value {
     const exporter = findOnnxExporter(module);
     if (!exporter) {
-      throw new Error(`ONNX export: no exporter for ${module.constructor.name} at '${path || '<root>'}'; register one with registerOnnxExporter (src/runtime/onnx/module-export.ts)`);
+      throw new Error(`ONNX export: no exporter for ${module.constructor.name} at '${path || '<root>'}'; register one with registerOnnxExporter (src/export/module-export.ts)`);
     }
     return exporter(this, module as never, path, x);
   }

@@ -10,12 +10,10 @@
  * Numbers are eval mode's (see module-export.ts); parity with the engine is pinned by
  * test/runtime/export-parity.test.ts.
  */
-import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import type { Module } from '../../nn/module.js';
-import { TransformerNet } from '../../models/transformer-net.js';
-import type { Dim, OnnxGraphBuilder, Value } from './graph-builder.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import type { Module } from '../nn/module.js';
+import { TransformerNet } from '../models/transformer-net.js';
+import type { Dim, OnnxGraphBuilder, Value } from '../onnx/graph-builder.js';
 import { joinPath, moduleToOnnx, registerOnnxExporter, type ExportFlags } from './module-export.js';
 import './nn-exporters.js';
 
@@ -70,16 +68,3 @@ export async function exportOnnx(model: Module<unknown>, file: string, options: 
   await writeFileAtomic(file, bytes);
 }
 
-/** Write bytes via a temporary sibling file and a rename. */
-export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<void> {
-  const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await fs.mkdir(dir, { recursive: true });
-    await fs.writeFile(tmp, bytes, { flag: 'wx' });
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true }).catch(() => {});
-    throw new Error(`cannot write ${file}: ${(e as Error).message}`);
-  }
-}

@@ -1,0 +1,323 @@
+#!/usr/bin/env bash
+# Trains the six shipped style networks (models/<name>/, paintings from shared/data/styles/) with
+# the paper's loss on the complete VGG-19 (profile paper-vgg19: content relu3_3, style relu1_2,
+# relu2_2, relu3_3, relu4_3), for as many CPU hours as the machine gives it, across sittings.
+#
+#   bash scripts/train-shipped-styles.sh start     # in the background (nohup setsid), low priority; idempotent
+#   bash scripts/train-shipped-styles.sh status    # iterations, stage and CPU hours per style; running or not
+#   bash scripts/train-shipped-styles.sh stop      # SIGTERM: the running chunk writes its checkpoint and exits
+#   bash scripts/train-shipped-styles.sh refresh   # models/<name>/ from the latest completed chunks, no training
+#   bash scripts/train-shipped-styles.sh run       # the same loop in the foreground
+#
+# `start` is the one restart command: it resumes every style exactly where its checkpoint stopped
+# (weights, Adam moments, data order), and does nothing if a training is already running (a lock).
+# Logs: runs/styles/train.log (this script: chunks, CPU seconds, refreshes), runs/styles/<name>/<px>/
+# log.jsonl and losses.svg (every 10 iterations), samples/ (validation images after every chunk).
+#
+# Why the loop looks like this:
+# - Round robin in chunks (about CHUNK_MINUTES of training per style and turn), so all
+#   six styles progress together and any sitting leaves six usable models, not one finished and
+#   five untouched. A chunk ends with a checkpoint, a validation and the model folder refreshed
+#   (weights.safetensors, model.onnx checked against the engine, card.json, losses.svg, sample.jpg).
+#   Checkpoints also every CKPT1/CKPT2 iterations (a few minutes) inside a chunk.
+# - Schedule (Johnson et al. train 40k iterations at 256 px): STAGE1_ITERATIONS at 128 px first — a
+#   step there costs about a quarter of a 256-px step, and the network learns the style's colours and
+#   textures at that scale — then 256 px up to ITERATIONS, starting from the 128-px weights and Adam
+#   state (the checkpoint is copied with imageSize changed; the data order continues). The style
+#   image's longer side is 1.5× the crop (192 / 384 px, fast-neural-style's 384 at 256), so strokes
+#   keep their size relative to the crop in both stages.
+# - Network: paper-instance-rc — the paper's widths (c9s1-32,d64,d128,R128×5) with instance norm
+#   (Ulyanov et al.; fast-neural-style's instance-norm models) and resize-convolution upsampling
+#   (rc64, rc32: nearest ×2 + 3×3 conv) instead of the transposed convolutions whose uneven overlap
+#   drew the period-2/4 grid of the previous styles. Per step the VGG-19 loss network to relu4_3
+#   (~20 GMAC per 256² image forward, ×3 with backward) dominates: the full-width network costs
+#   ~20 % more than half-instance per step (README "Shipped styles"), for 4× the capacity.
+# - Isolation: the training runs from a snapshot of the sources (runs/styles/.code: src/, bin/,
+#   package.json, node_modules linked) with a private copy of the addon (PERCEPTUAL_ADDON), both
+#   taken at the first start (or with REFRESH_CODE=1), so other people's edits and addon rebuilds in
+#   the working tree cannot break a run that spans hours. nice 19, THREADS intra-op threads.
+#
+# Environment (defaults in brackets):
+#   STYLES ["starry-night great-wave the-scream composition-vii shipwreck-minotaur udnie"]
+#   ARCH [paper-instance-rc]  PROFILE [paper-vgg19]  VGG [$DATA/vgg19-keras:$DATA/vgg19-full-uint8]
+#   STAGE1_ITERATIONS [4000] at 128 px, then ITERATIONS [40000] in all at 256 px
+#   CHUNK1 [200]  CHUNK2 [50] (most iterations per chunk)  CHUNK_MINUTES [12] (a chunk's length, from the
+#   measured speed; STEP_CHUNKS=1: fixed CHUNK1/CHUNK2)  CKPT1 [20]  CKPT2 [10]  BATCH [4]  THREADS [2]  NICE [19]
+#   STYLE_WEIGHT / TV_WEIGHT [the profile's]  ROUNDS [0 = until every style reaches ITERATIONS]
+#   PERCEPTUAL_DATA [../shared/data]  RUNS_DIR [runs/styles]  MODELS_DIR [models]  REFRESH_CODE [0]
+#   SAMPLE_PHOTO [$DATA/content/chicago.jpg]  PUBLISH_MIN_ITERATIONS [1000] (before that, a model folder the
+#   script did not write — the earlier shipped styles — is left alone; new styles are written at once)
+# Smoke test (a few iterations into /tmp, foreground):
+#   STYLES=udnie STAGE1_ITERATIONS=4 ITERATIONS=6 CHUNK1=2 CHUNK2=1 CKPT1=2 CKPT2=1 ROUNDS=4 STEP_CHUNKS=1 \
+#     RUNS_DIR=/tmp/ss/runs MODELS_DIR=/tmp/ss/models bash scripts/train-shipped-styles.sh run
+set -euo pipefail
+# `start` runs a copy of this file (bash reads a script while it runs, so editing the original must
+# not change a running loop); TRAIN_REPO tells the copy where the repository is.
+cd "${TRAIN_REPO:-$(dirname "$0")/..}"
+REPO=$PWD
+
+DATA=$(cd "${PERCEPTUAL_DATA:-$REPO/../shared/data}" && pwd)
+STYLES=${STYLES:-"starry-night great-wave the-scream composition-vii shipwreck-minotaur udnie"}
+ARCH=${ARCH:-paper-instance-rc}
+PROFILE=${PROFILE:-paper-vgg19}
+VGG=${VGG:-$DATA/vgg19-keras:$DATA/vgg19-full-uint8}
+SIZE1=128; STYLE_SIZE1=192; SIZE2=256; STYLE_SIZE2=384
+STAGE1_ITERATIONS=${STAGE1_ITERATIONS:-4000}
+ITERATIONS=${ITERATIONS:-40000}
+CHUNK1=${CHUNK1:-200}; CHUNK2=${CHUNK2:-50}; CHUNK_MINUTES=${CHUNK_MINUTES:-12}
+CKPT1=${CKPT1:-20}; CKPT2=${CKPT2:-10}
+BATCH=${BATCH:-4}
+THREADS=${THREADS:-2}
+NICE=${NICE:-19}
+ROUNDS=${ROUNDS:-0}
+SAMPLE_PHOTO=${SAMPLE_PHOTO:-$DATA/content/chicago.jpg}
+PUBLISH_MIN_ITERATIONS=${PUBLISH_MIN_ITERATIONS:-1000}
+mkdir -p "${RUNS_DIR:-runs/styles}" "${MODELS_DIR:-models}"
+RUNS=$(cd "${RUNS_DIR:-runs/styles}" && pwd)
+MODELS=$(cd "${MODELS_DIR:-models}" && pwd)
+CODE=$RUNS/.code
+LOG=$RUNS/train.log
+
+title_of() {
+  case "$1" in
+    starry-night) echo 'The Starry Night — Vincent van Gogh, 1889' ;;
+    great-wave) echo 'The Great Wave off Kanagawa — Katsushika Hokusai, c. 1831' ;;
+    the-scream) echo 'The Scream — Edvard Munch, 1893' ;;
+    composition-vii) echo 'Composition VII — Wassily Kandinsky, 1913' ;;
+    shipwreck-minotaur) echo 'The Shipwreck of the Minotaur — J. M. W. Turner, c. 1810' ;;
+    udnie) echo 'Udnie (Young American Girl, The Dance) — Francis Picabia, 1913' ;;
+    *) echo "$1" ;;
+  esac
+}
+
+say() { echo "[$(date -u +%FT%TZ)] $*" | tee -a "$LOG" >&2; }
+
+# ---- the code snapshot -------------------------------------------------------------------------
+ensure_code() {
+  if [ -f "$CODE/.ready" ] && [ "${REFRESH_CODE:-0}" != 1 ]; then return; fi
+  local addon=$REPO/native/build/Release/perceptual_native.node
+  [ -f "$addon" ] || { say "no built addon at $addon (npm rebuild); cannot snapshot"; exit 1; }
+  local tmp=$RUNS/.code.new
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  cp -r "$REPO/src" "$REPO/bin" "$REPO/package.json" "$REPO/tsconfig.json" "$tmp/"
+  cp "$addon" "$tmp/perceptual_native.node"
+  ln -s "$REPO/node_modules" "$tmp/node_modules"
+  # The snapshot must load and find its engine before it replaces the previous one.
+  (cd "$tmp" && PERCEPTUAL_ADDON=$tmp/perceptual_native.node node --import tsx src/cli/main.ts doctor >/dev/null) \
+    || { say "the working tree's code does not start (someone mid-edit?); keeping the previous snapshot"; rm -rf "$tmp"; [ -f "$CODE/.ready" ] || exit 1; return; }
+  touch "$tmp/.ready"
+  rm -rf "$CODE.old"; [ -d "$CODE" ] && mv "$CODE" "$CODE.old"
+  mv "$tmp" "$CODE"; rm -rf "$CODE.old"
+  say "code snapshot taken from $REPO into $CODE"
+}
+
+# The CLI from the snapshot, at low priority, with the private addon.
+perceptual() {
+  (cd "$CODE" && PERCEPTUAL_DATA=$DATA PERCEPTUAL_ADDON=$CODE/perceptual_native.node PERCEPTUAL_THREADS=$THREADS \
+    nice -n "$NICE" node --import tsx src/cli/main.ts "$@")
+}
+
+# ---- checkpoints (read with plain node: safetensors = 8-byte header length, JSON header, data) ----
+ckpt_state() { # file → the checkpoint's state JSON (iteration, elapsed, config, …)
+  node -e '
+    const fs = require("fs"); const fd = fs.openSync(process.argv[1], "r");
+    const n = Buffer.alloc(8); fs.readSync(fd, n, 0, 8, 0);
+    const h = Buffer.alloc(Number(n.readBigUInt64LE(0))); fs.readSync(fd, h, 0, h.length, 8);
+    process.stdout.write(JSON.parse(h.toString("utf8")).__metadata__.state);' "$1"
+}
+ckpt_iteration() { [ -f "$1" ] && ckpt_state "$1" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).iteration))' || echo 0; }
+
+# Stage 2 starts from stage 1's checkpoint: same weights, Adam moments and data position, imageSize 256.
+start_stage2() {
+  local from=$1 to=$2
+  mkdir -p "$(dirname "$to")"
+  node -e '
+    const fs = require("fs"); const [from, to, size] = process.argv.slice(1);
+    const b = fs.readFileSync(from); const n = Number(b.readBigUInt64LE(0));
+    const header = JSON.parse(b.subarray(8, 8 + n).toString("utf8"));
+    const state = JSON.parse(header.__metadata__.state);
+    state.config = { ...state.config, imageSize: Number(size), stage1: { imageSize: state.config.imageSize, iterations: state.iteration } };
+    header.__metadata__.state = JSON.stringify(state);
+    let h = Buffer.from(JSON.stringify(header), "utf8");
+    h = Buffer.concat([h, Buffer.alloc((8 - (h.length % 8)) % 8, 0x20)]);
+    const len = Buffer.alloc(8); len.writeBigUInt64LE(BigInt(h.length));
+    fs.writeFileSync(to + ".tmp", Buffer.concat([len, h, b.subarray(8 + n)])); fs.renameSync(to + ".tmp", to);' "$from" "$to" "$SIZE2"
+  [ -f "$(dirname "$from")/log.jsonl" ] && cp "$(dirname "$from")/log.jsonl" "$(dirname "$to")/log.jsonl"
+  say "$(basename "$(dirname "$(dirname "$to")")"): stage 2 (${SIZE2} px) starts from the ${SIZE1}-px checkpoint"
+}
+
+# ---- CPU time of the chunks (bash's `times`: user + system of this shell's finished children) ----
+# `times` must run in this shell, not in a $(…) subshell (a fork starts with no children's time):
+# it writes to a file, which is then parsed.
+CPU_FILE=$RUNS/.times
+children_cpu_to_file() { times >"$CPU_FILE"; }
+children_cpu_read() { tail -1 "$CPU_FILE" | awk '{ s = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); s += a[1] * 60 + a[2] } print s }'; }
+add_cpu() { # name seconds
+  local f=$RUNS/$1/cpu-seconds
+  node -e 'const fs=require("fs");const [f,d]=process.argv.slice(1);const a=fs.existsSync(f)?Number(fs.readFileSync(f,"utf8")):0;fs.writeFileSync(f,String(a+Number(d)))' "$f" "$2"
+}
+
+# A chunk lasts about CHUNK_MINUTES: its iterations follow the speed the run's log shows (the
+# machine is shared, so a step's time varies 10×), at least 10, at most the fixed-size target.
+timed_target() { # log.jsonl fixed-target stage-end current-iteration → target iteration
+  node -e '
+    const fs = require("fs"); const [log, fixed, end, minutes, current] = process.argv.slice(1);
+    let rows = [];
+    try { rows = fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((r) => r.kind === "train"); } catch {}
+    const last = rows.at(-1);
+    const first = rows.at(-6);
+    const now = Number(current);
+    let target = Number(fixed);
+    if (last && first && last.iteration > first.iteration && last.time > first.time) {
+      const perIt = (last.time - first.time) / (last.iteration - first.iteration);
+      target = Math.min(target, now + Math.max(10, Math.round((Number(minutes) * 60) / perIt)));
+    } else {
+      target = Math.min(target, now + 20); // speed unknown yet: a short first chunk measures it
+    }
+    console.log(Math.min(Number(end), Math.max(now + 1, target)));' "$1" "$2" "$3" "$CHUNK_MINUTES" "$4"
+}
+
+# ---- one chunk of one style --------------------------------------------------------------------
+# Returns 0 after training a chunk, 1 when the style is finished, 2 when the chunk failed.
+train_chunk() {
+  local name=$1 style=$DATA/styles/$1.jpg
+  local dir1=$RUNS/$name/$SIZE1 dir2=$RUNS/$name/$SIZE2
+  local it1 it2 dir size ssize target every
+  it1=$(ckpt_iteration "$dir1/checkpoint.safetensors")
+  if [ "$it1" -lt "$STAGE1_ITERATIONS" ] && [ ! -f "$dir2/checkpoint.safetensors" ]; then
+    dir=$dir1; size=$SIZE1; ssize=$STYLE_SIZE1; every=$CKPT1
+    target=$(( it1 + CHUNK1 < STAGE1_ITERATIONS ? it1 + CHUNK1 : STAGE1_ITERATIONS ))
+  else
+    [ -f "$dir2/checkpoint.safetensors" ] || start_stage2 "$dir1/checkpoint.safetensors" "$dir2/checkpoint.safetensors"
+    it2=$(ckpt_iteration "$dir2/checkpoint.safetensors")
+    [ "$it2" -ge "$ITERATIONS" ] && return 1
+    dir=$dir2; size=$SIZE2; ssize=$STYLE_SIZE2; every=$CKPT2
+    target=$(( it2 + CHUNK2 < ITERATIONS ? it2 + CHUNK2 : ITERATIONS ))
+  fi
+  local resume=(); [ -f "$dir/checkpoint.safetensors" ] && resume=(--resume)
+  [ "${STEP_CHUNKS:-0}" = 1 ] || target=$(timed_target "$dir/log.jsonl" "$target" "$([ "$size" = "$SIZE1" ] && echo "$STAGE1_ITERATIONS" || echo "$ITERATIONS")" "$(ckpt_iteration "$dir/checkpoint.safetensors")")
+  local weights=(); [ -n "${STYLE_WEIGHT:-}" ] && weights+=(--style-weight "$STYLE_WEIGHT"); [ -n "${TV_WEIGHT:-}" ] && weights+=(--tv-weight "$TV_WEIGHT")
+  say "$name: ${size} px, iterations → $target"
+  local before after status=0
+  children_cpu_to_file; before=$(children_cpu_read); CHUNK_STYLE=$name; CHUNK_CPU_BEFORE=$before
+  perceptual train-style --style "$style" --data "$DATA/photos/train-256" --val "$DATA/photos/val-256" -o "$dir" \
+    --arch "$ARCH" --profile "$PROFILE" --vgg "$VGG" --image-size "$size" --style-size "$ssize" --batch-size "$BATCH" \
+    --iterations "$target" --checkpoint-every "$every" --validate-every 1000000 --val-count 8 "${weights[@]}" "${resume[@]}" \
+    >>"$RUNS/$name/train.out" 2>&1 || status=$?
+  children_cpu_to_file; after=$(children_cpu_read); CHUNK_STYLE=
+  add_cpu "$name" "$(awk -v a="$after" -v b="$before" 'BEGIN { print a - b }')"
+  if [ "$status" -ne 0 ]; then
+    say "$name: chunk failed (exit $status; see $RUNS/$name/train.out)"
+    return 2
+  fi
+  publish "$name" "$dir" || say "$name: refreshing $MODELS/$name failed (training continues)"
+  return 0
+}
+
+# ---- the model folder --------------------------------------------------------------------------
+publish() {
+  local name=$1 dir=$2 dst=$MODELS/$1
+  [ -f "$dir/model/weights.safetensors" ] || return 0
+  # A model folder this script did not write (the earlier shipped styles) is replaced only once the
+  # new run has PUBLISH_MIN_ITERATIONS: a few dozen iterations are not a better model than those.
+  if [ -f "$dst/card.json" ] && ! grep -q '"trainedBy": "scripts/train-shipped-styles.sh' "$dst/card.json"; then
+    local done_its; done_its=$(node -e 'console.log(require(process.argv[1]).iterations)' "$dir/model/card.json")
+    if [ "$done_its" -lt "$PUBLISH_MIN_ITERATIONS" ]; then
+      say "$name: $dst kept (not written by this script) until the run reaches $PUBLISH_MIN_ITERATIONS iterations (now $done_its; its model is in $dir/model)"
+      return 0
+    fi
+  fi
+  mkdir -p "$dst"
+  local tmp; tmp=$(mktemp -d "$dst/.refresh.XXXXXX")
+  cp "$dir/model/weights.safetensors" "$tmp/weights.safetensors"
+  [ -f "$dir/losses.svg" ] && cp "$dir/losses.svg" "$tmp/losses.svg"
+  local cpu=0; [ -f "$RUNS/$name/cpu-seconds" ] && cpu=$(cat "$RUNS/$name/cpu-seconds")
+  local stage1=0; [ -f "$RUNS/$name/$SIZE1/checkpoint.safetensors" ] && stage1=$(ckpt_iteration "$RUNS/$name/$SIZE1/checkpoint.safetensors")
+  node -e '
+    const fs = require("fs");
+    const [src, out, title, cpu, stage1, size1, size2, dir] = process.argv.slice(1);
+    const card = JSON.parse(fs.readFileSync(src, "utf8"));
+    const size = card.data.imageSize;
+    card.title = title;
+    card.schedule = size === Number(size1)
+      ? [{ imageSize: Number(size1), iterations: card.iterations }]
+      : [{ imageSize: Number(size1), iterations: Number(stage1) }, { imageSize: Number(size2), iterations: card.iterations - Number(stage1) }];
+    card.cpuHours = Number((Number(cpu) / 3600).toFixed(3));
+    card.trainingHours = Number((card.trainingSeconds / 3600).toFixed(3));
+    card.trainedBy = "scripts/train-shipped-styles.sh (nice 19, shared 2-core machine: wall time includes waiting for the CPU)";
+    card.run = dir;
+    fs.writeFileSync(out, JSON.stringify(card, null, 2) + "\n");' \
+    "$dir/model/card.json" "$tmp/card.json" "$(title_of "$name")" "$cpu" "$stage1" "$SIZE1" "$SIZE2" "runs/styles/$name/$(basename "$dir")"
+  # The ONNX file is checked against the engine by `export`; a model folder is only replaced whole.
+  if ! perceptual export "$tmp" -o "$tmp/model.onnx" >>"$RUNS/$name/train.out" 2>&1; then rm -rf "$tmp"; return 1; fi
+  if [ -f "$SAMPLE_PHOTO" ] && ! perceptual stylize "$SAMPLE_PHOTO" --style "$tmp" --max-side 512 -o "$tmp/sample.jpg" --quality 85 >>"$RUNS/$name/train.out" 2>&1; then
+    rm -rf "$tmp"; return 1
+  fi
+  for f in weights.safetensors model.onnx card.json losses.svg sample.jpg; do [ -f "$tmp/$f" ] && mv -f "$tmp/$f" "$dst/$f"; done
+  rm -rf "$tmp"
+  say "$name: $dst refreshed ($(node -e 'const c=require(process.argv[1]);console.log(`${c.iterations} iterations, ${c.cpuHours} CPU h`)' "$dst/card.json"))"
+}
+
+# ---- commands ----------------------------------------------------------------------------------
+run_loop() {
+  exec 9>"$RUNS/.lock"
+  flock -n 9 || { echo "a training is already running (lock $RUNS/.lock held; see $RUNS/train.pid)" >&2; exit 0; }
+  ensure_code
+  echo $$ >"$RUNS/train.pid"
+  say "training $STYLES: $ARCH, $PROFILE, ${SIZE1} px to $STAGE1_ITERATIONS then ${SIZE2} px to $ITERATIONS, chunks $CHUNK1/$CHUNK2, $THREADS threads, nice $NICE"
+  # Stopped mid-chunk: the trainer has written its checkpoint; count the chunk's CPU time too.
+  trap 'if [ -n "${CHUNK_STYLE:-}" ]; then children_cpu_to_file; add_cpu "$CHUNK_STYLE" "$(awk -v a="$(children_cpu_read)" -v b="$CHUNK_CPU_BEFORE" "BEGIN { print a - b }")"; fi; say "stopped"; exit 143' TERM INT
+  local round=0
+  declare -A fails=()
+  while :; do
+    local active=0
+    # Least recently trained first (never trained before all), so a restart does not favour the
+    # first styles of the list.
+    local ordered; ordered=$(for n in $STYLES; do echo "$(stat -c %Y "$RUNS/$n/cpu-seconds" 2>/dev/null || echo 0) $n"; done | sort -n -s -k1,1 | cut -d' ' -f2)
+    for name in $ordered; do
+      mkdir -p "$RUNS/$name"
+      [ "${fails[$name]:-0}" -ge 3 ] && continue
+      local r=0; train_chunk "$name" || r=$?
+      case $r in
+        0) active=1; fails[$name]=0 ;;
+        2) active=1; fails[$name]=$(( ${fails[$name]:-0} + 1 )); [ "${fails[$name]}" -ge 3 ] && say "$name: 3 failures in a row, skipped until restart" ;;
+      esac
+    done
+    round=$((round + 1))
+    [ "$active" = 0 ] && { say "every style reached its iterations (or failed 3 times)"; break; }
+    [ "$ROUNDS" -gt 0 ] && [ "$round" -ge "$ROUNDS" ] && { say "$ROUNDS rounds done"; break; }
+  done
+  rm -f "$RUNS/train.pid"
+}
+
+status() {
+  if [ -f "$RUNS/train.pid" ] && kill -0 "$(cat "$RUNS/train.pid")" 2>/dev/null; then echo "running (pid $(cat "$RUNS/train.pid"), log $LOG)"; else echo "not running"; fi
+  for name in $STYLES; do
+    local i1 i2 cpu=0
+    i1=$(ckpt_iteration "$RUNS/$name/$SIZE1/checkpoint.safetensors"); i2=$(ckpt_iteration "$RUNS/$name/$SIZE2/checkpoint.safetensors")
+    [ -f "$RUNS/$name/cpu-seconds" ] && cpu=$(cat "$RUNS/$name/cpu-seconds")
+    printf '%-20s %s px: %6s   %s px: %6s   CPU h: %s\n' "$name" "$SIZE1" "$i1" "$SIZE2" "$i2" "$(awk -v s="$cpu" 'BEGIN { printf "%.2f", s / 3600 }')"
+  done
+}
+
+case "${1:-start}" in
+  start)
+    if [ -f "$RUNS/train.pid" ] && kill -0 "$(cat "$RUNS/train.pid")" 2>/dev/null; then echo "already running (pid $(cat "$RUNS/train.pid")); log: $LOG"; exit 0; fi
+    cp "$REPO/scripts/train-shipped-styles.sh" "$RUNS/.loop.sh"
+    TRAIN_REPO=$REPO nohup setsid bash "$RUNS/.loop.sh" run >>"$RUNS/loop.out" 2>&1 </dev/null &
+    sleep 1; echo "started (log: $LOG; status: bash scripts/train-shipped-styles.sh status)" ;;
+  run) run_loop ;;
+  status) status ;;
+  stop)
+    if [ -f "$RUNS/train.pid" ]; then
+      pid=$(cat "$RUNS/train.pid"); kill -TERM -- "-$(ps -o pgid= -p "$pid" | tr -d ' ')" 2>/dev/null && echo "sent SIGTERM to the training (group of pid $pid)"
+    else echo "not running"; fi ;;
+  refresh)
+    ensure_code
+    for name in $STYLES; do
+      for px in $SIZE2 $SIZE1; do
+        if [ -f "$RUNS/$name/$px/model/weights.safetensors" ]; then publish "$name" "$RUNS/$name/$px"; break; fi
+      done
+    done ;;
+  *) echo "usage: $0 [start|run|status|stop|refresh]" >&2; exit 2 ;;
+esac

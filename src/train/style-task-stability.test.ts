@@ -1,0 +1,40 @@
+/**
+ * `train-style --stability-weight λ`: the style task adds λ·ℓ_stab to the objective, with ℓ_stab
+ * recomputed here independently from the same random draws (same seed), and nothing without λ.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { manualSeed, rand, tensor, tidy, zeros, type Tensor } from '../engine/index.js';
+import { buildStyleNet } from '../models/transformer-net.js';
+import { drawPerturbation, perturbInput, stabilityLoss } from '../losses/stability-loss.js';
+import type { PerceptualLoss } from '../losses/perceptual-loss.js';
+import type { StyleDataset } from '../data/style-dataset.js';
+import { StyleTask } from './style-task.js';
+
+const stubLoss = { forward: (y: Tensor) => ({ total: y.mean(), content: y.mean(), style: zeros([]), tv: zeros([]), pixel: zeros([]) }) } as unknown as PerceptualLoss;
+const stubData = { batchSize: 2, close() {} } as unknown as StyleDataset;
+
+test('the stability term: λ × ℓ_stab of the drawn shift and noise, added to the total', () => {
+  manualSeed(3);
+  const net = buildStyleNet('c9s1-8,d16,R16,u8,c9s1-3', { norm: 'instance', padding: 'zero' });
+  const data = Float32Array.from({ length: 2 * 3 * 24 * 24 }, (_, i) => (i * 53) % 256);
+  const withTerm = new StyleTask({ model: net, loss: stubLoss, dataset: stubData, stability: { weight: 7, noise: 2, shift: 3 } });
+  const without = new StyleTask({ model: net, loss: stubLoss, dataset: stubData });
+  tidy(() => {
+    const x = tensor(data, [2, 3, 24, 24]);
+    for (const seed of [1, 2, 5]) {
+      manualSeed(seed);
+      const r = withTerm.losses({ x });
+      manualSeed(seed);
+      const p = drawPerturbation(() => rand([1]).item(), 2, 3);
+      const y = net.forward(x);
+      const ref = stabilityLoss(y, net.forward(perturbInput(x, p)), p).item();
+      assert.ok(Math.abs(r.parts.stability!.item() - 7 * ref) <= 1e-4 * Math.max(1, 7 * ref), `seed ${seed}: ${r.parts.stability!.item()} vs 7 × ${ref}`);
+      assert.ok(Math.abs(r.total.item() - (y.mean().item() + 7 * ref)) <= 1e-3 * Math.max(1, 7 * ref));
+    }
+    const plain = without.losses({ x });
+    assert.equal(plain.parts.stability, undefined);
+    assert.ok(Math.abs(plain.total.item() - net.forward(x).mean().item()) < 1e-4);
+  });
+  net.dispose();
+});
