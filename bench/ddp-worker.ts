@@ -14,8 +14,8 @@ import { randn, tidy, autocast, Adam, manualSeed, ProcessGroup, zeros, type Prec
 import { buildStyleNet } from '../src/models/transformer-net.js';
 import { Vgg } from '../src/models/vgg/vgg.js';
 import { PerceptualLoss } from '../src/losses/perceptual-loss.js';
-import { LOSS_PROFILES, type LossProfileName } from '../src/losses/profiles.js';
-import { COMMON_TRAIN_OPTIONS } from '../src/train/options.js';
+import { LOSS_PROFILES } from '../src/losses/profiles.js';
+import { FALLBACK_PROFILE } from '../src/losses/setup.js';
 import { DataParallel, distributedEnv } from '../src/train/distributed.js';
 
 const [mode, ...rest] = process.argv.slice(2);
@@ -26,7 +26,7 @@ if (mode === 'train') {
   const precision = rest[3] as Precision;
   const dp = await DataParallel.fromEnv();
   const batch = dp ? dp.localBatchSize(globalBatch) : globalBatch;
-  const profile = LOSS_PROFILES[COMMON_TRAIN_OPTIONS.profile.default as LossProfileName]; // train-style's default
+  const profile = LOSS_PROFILES[FALLBACK_PROFILE]; // train-style's default without conv4 weights (the bench's VGG is random)
   manualSeed(0);
   const net = buildStyleNet('paper');
   const vgg = Vgg.random(profile.arch, [...profile.style.contentLayers, ...profile.style.styleLayers]);

@@ -9,9 +9,10 @@
  * profile does not exist yet, the paper's layer set on VGG-19 is used and said so.
  * Prints a table and the ratios; nothing is asserted.
  *
- * usage: npm run bench:engine -- [--size 256] [--batch 4] [--iters 5] [--profile paper-vgg19] [--skip-python]
+ * usage: npm run bench:engine -- [--size 256] [--batch 4] [--iters 5] [--profile paper-vgg19] [--interleave] [--skip-python]
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randn, tidy, autocast, Adam, getNumThreads, manualSeed, engineInfo, type Precision } from '../src/engine/index.js';
@@ -28,6 +29,8 @@ const opt = (name: string, dflt: number) => {
 };
 const size = opt('size', 256), batch = opt('batch', 4), iters = opt('iters', 5);
 const skipPython = args.includes('--skip-python');
+/** Alternate the two engines step by step (fair on a machine whose load changes); default: each runs its steps in a row. */
+const interleave = args.includes('--interleave');
 const profileName = args.includes('--profile') ? args[args.indexOf('--profile') + 1]! : 'paper-vgg19';
 
 /** The loss network and layers under test: the profile's, or the paper's layers on VGG-19. */
@@ -54,7 +57,8 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-function ours(precision: Precision): number {
+/** Build this engine's side for one precision: a step function (warmed up) and its disposal. */
+function oursSetup(precision: Precision): { step: () => void; dispose: () => void } {
   manualSeed(0);
   const net = buildStyleNet('paper');
   const vgg = Vgg.random(lossSetup.arch, deepest);
@@ -84,21 +88,60 @@ function ours(precision: Precision): number {
     adam.step();
   };
   step(); // warm-up (oneDNN primitive creation)
+  return { step, dispose: () => { net.dispose(); vgg.dispose(); loss.dispose(); } };
+}
+
+function ours(precision: Precision): number {
+  const { step, dispose } = oursSetup(precision);
   const times: number[] = [];
   for (let i = 0; i < iters; i++) {
     const t0 = performance.now();
     step();
     times.push((performance.now() - t0) / 1000);
   }
-  net.dispose();
-  vgg.dispose();
-  loss.dispose();
+  dispose();
   return median(times);
+}
+
+const pythonArgs = (precision: Precision, n: number) => [path.join(here, 'reference', 'train_step.py'), String(size), String(batch), String(threads), precision, String(n), 'paper', lossSetup.arch, lossSetup.config.contentLayers[0]!, lossSetup.config.styleLayers.join(',')];
+
+/**
+ * --interleave: python3-torch as a step server (train_step.py with ITERS 0) and this engine
+ * alternate one step each, so a machine whose load changes during the run slows both alike;
+ * the medians are of the alternated steps. Returns [ours, torch].
+ */
+async function interleaved(precision: Precision): Promise<[number, number | undefined]> {
+  const child = spawn('/usr/bin/python3', pythonArgs(precision, 0), { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += String(d)));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<string> => {
+    const r = await lines.next();
+    if (r.done) throw new Error(`python3-torch reference (${precision}) ended: ${stderr.slice(-2000)}`);
+    return r.value;
+  };
+  const { step, dispose } = oursSetup(precision);
+  try {
+    if ((await next()).trim() !== 'ready') throw new Error(`python3-torch reference (${precision}): expected "ready"`);
+    const o: number[] = [], t: number[] = [];
+    for (let i = 0; i < iters; i++) {
+      const t0 = performance.now();
+      step();
+      o.push((performance.now() - t0) / 1000);
+      child.stdin.write('step\n');
+      t.push((JSON.parse(await next()) as { s: number }).s);
+    }
+    return [median(o), median(t)];
+  } finally {
+    dispose();
+    child.stdin.end();
+    await new Promise((r) => child.once('exit', r));
+  }
 }
 
 function python(precision: Precision): number | undefined {
   if (skipPython) return undefined;
-  const r = spawnSync('/usr/bin/python3', [path.join(here, 'reference', 'train_step.py'), String(size), String(batch), String(threads), precision, String(iters), 'paper', lossSetup.arch, lossSetup.config.contentLayers[0]!, lossSetup.config.styleLayers.join(',')], { encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/python3', pythonArgs(precision, iters), { encoding: 'utf8' });
   if (r.status !== 0) {
     console.error(`python3-torch reference failed (${precision}):\n${r.stderr.slice(-2000)}`);
     return undefined;
@@ -107,11 +150,10 @@ function python(precision: Precision): number | undefined {
 }
 
 const info = engineInfo();
-console.log(`engine benchmark: training step, paper transformation net + ${lossSetup.arch.toUpperCase().replace('VGG', 'VGG-')} to ${deepest} (${lossSetup.source}: content ${lossSetup.config.contentLayers.join(',')}, style ${lossSetup.config.styleLayers.join(',')}), ${size}×${size} batch ${batch}, ${threads} threads, libtorch ${info.libtorch}, median of ${iters}`);
+console.log(`engine benchmark: training step, paper transformation net + ${lossSetup.arch.toUpperCase().replace('VGG', 'VGG-')} to ${deepest} (${lossSetup.source}: content ${lossSetup.config.contentLayers.join(',')}, style ${lossSetup.config.styleLayers.join(',')}), ${size}×${size} batch ${batch}, ${threads} threads, libtorch ${info.libtorch}, median of ${iters}${interleave ? ', steps alternated with python3-torch' : ''}`);
 const rows: Array<{ precision: Precision; ours: number; torch?: number }> = [];
 for (const p of ['float32', 'bf16'] as const) {
-  const o = ours(p);
-  const t = python(p);
+  const [o, t] = interleave && !skipPython ? await interleaved(p) : [ours(p), python(p)];
   rows.push({ precision: p, ours: o, torch: t });
   console.log(`  ${p.padEnd(8)} ours ${o.toFixed(3)} s   python3-torch ${t?.toFixed(3) ?? 'n/a'} s   ratio ${t ? (o / t).toFixed(3) : 'n/a'}`);
 }

@@ -75,9 +75,10 @@ interface Row {
   msPerFrame: number;
 }
 
-const catalogue = (await listModels(path.resolve('models'))).models.filter((m) => m.task === 'style');
-const wanted = a.models ? a.models.split(',') : catalogue.map((m) => m.name);
-const targets: Array<{ name: string; path: string; extra?: boolean }> = wanted.map((n) => ({ name: n, path: n }));
+// Shipped styles by folder (a card's name may differ from its folder's).
+const catalogue = (await listModels(path.resolve('models'))).models.filter((m) => m.task === 'style').map((m) => path.dirname(m.model));
+const wanted = a.models ? a.models.split(',') : catalogue.sort();
+const targets: Array<{ name: string; path: string; extra?: boolean }> = wanted.map((n) => ({ name: n, path: path.resolve('models', n) }));
 for (const e of a.extra ? a.extra.split(',') : []) {
   const [name, p] = e.split('=');
   targets.push({ name: name!, path: p!, extra: true });
@@ -99,7 +100,11 @@ for (const t of targets) {
         const f = flicker(out, clip.frames, clip.shift);
         const row: Row = { model: t.name, method: m.method, clip: clipName, flicker: f.flicker, outputDiff: f.output, inputDiff: f.input, msPerFrame: ms };
         if (m.smoothing === 'none') perFrame[clipName] = out;
-        else row.psnrVsPerFrame = out.reduce((s, o, k) => s + psnr(o, perFrame[clipName]![k]!), 0) / out.length;
+        else {
+          // Pooled over the frames (the first is identical by construction: no past yet).
+          const mse = out.reduce((sum, o, k) => sum + 255 ** 2 / 10 ** (psnr(o, perFrame[clipName]![k]!) / 10), 0) / out.length;
+          row.psnrVsPerFrame = 10 * Math.log10(255 ** 2 / mse);
+        }
         rows.push(row);
         if (clipName === FIGURE_CLIP && (t === targets[0] || (t.extra && m.smoothing === 'none'))) figureFrames[`${t.name}, ${m.method}`] = out;
         console.error(`${t.name.padEnd(16)} ${m.method.padEnd(30)} ${clipName.padEnd(6)} flicker ${f.flicker.toFixed(3)} (out ${f.output.toFixed(2)} / in ${f.input.toFixed(2)})${row.psnrVsPerFrame ? `, ${row.psnrVsPerFrame.toFixed(1)} dB vs per-frame` : ''}, ${ms.toFixed(0)} ms/frame`);

@@ -7,7 +7,8 @@ speed only.
 
 usage: /usr/bin/python3 train_step.py SIZE BATCH THREADS PRECISION(float32|bf16) ITERS [ARCH [VGG CONTENT STYLE]]
   VGG: vgg16 | vgg19; CONTENT: one layer (relu3_3); STYLE: comma-separated layers (relu1_2,relu2_2,relu3_3,relu4_3)
-prints one JSON line: {"median_s": ..., "times": [...]}
+prints one JSON line: {"median_s": ..., "times": [...]}; ITERS 0: after the warm-up prints "ready", then times
+one step per line read from stdin and prints {"s": seconds} for each
 """
 import json, sys, time
 import torch
@@ -156,6 +157,15 @@ def step():
 
 
 step()  # warm-up
+if iters == 0:
+    # Serve mode (bench/engine.ts --interleave): one timed step per input line, so the two
+    # engines alternate step by step and see the same machine load.
+    print("ready", flush=True)
+    for _ in sys.stdin:
+        t0 = time.perf_counter()
+        step()
+        print(json.dumps({"s": time.perf_counter() - t0}), flush=True)
+    sys.exit(0)
 times = []
 for _ in range(iters):
     t0 = time.perf_counter()

@@ -26,6 +26,7 @@ import { probeLikeImage, squareImage } from './speed-bench-inputs.js';
 import { sharedDataDir } from '../util/paths.js';
 import { pythonTorchVersion, readF32, runNodeRow, runPythonRow } from './speed-bench-processes.js';
 import { GATYS_ITERATIONS, gb, pathName, secs, summarise, toMarkdown } from './speed-bench-markdown.js';
+import { MODEL_FILES } from '../models/model-folder.js';
 
 export { PAPER_TABLE_1, toMarkdown } from './speed-bench-markdown.js';
 
@@ -81,9 +82,9 @@ export async function prepareBenchNetwork(work: string, image: RgbImage, modelDi
   const E = await import('../engine/index.js');
   const { buildStyleNet, modelFromConfig } = await import('../models/index.js');
   if (modelDir) {
-    const weights = path.join(modelDir, 'weights.safetensors');
+    const weights = path.join(modelDir, MODEL_FILES.weights);
     if (!existsSync(weights)) throw new Error(`${modelDir}: no weights.safetensors`);
-    let onnx = path.join(modelDir, 'model.onnx');
+    let onnx = path.join(modelDir, MODEL_FILES.onnx);
     if (!existsSync(onnx)) {
       const { readSafetensorsHeader } = await import('../nn/safetensors.js');
       const net = modelFromConfig(JSON.parse((await readSafetensorsHeader(weights)).metadata.config!));

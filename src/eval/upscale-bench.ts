@@ -18,6 +18,7 @@ import { MIN_BF16_PSNR_DB } from '../infer/runtime-choice.js';
 import { pythonTorchVersion, readF32, runNodeRow, runPythonRow } from './speed-bench-processes.js';
 import { gb, secs } from './speed-bench-markdown.js';
 import type { RowResult } from './speed-bench-row.js';
+import { MODEL_FILES } from '../models/model-folder.js';
 
 export interface UpscaleBenchOptions {
   modelDir: string;
@@ -51,8 +52,8 @@ export async function runUpscaleBench(o: UpscaleBenchOptions): Promise<UpscaleBe
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const side = o.side ?? 256;
   const iters = o.iters ?? 5;
-  const weights = path.join(o.modelDir, 'weights.safetensors');
-  const onnx = path.join(o.modelDir, 'model.onnx');
+  const weights = path.join(o.modelDir, MODEL_FILES.weights);
+  const onnx = path.join(o.modelDir, MODEL_FILES.onnx);
   if (!existsSync(weights)) throw new Error(`${o.modelDir}: no weights.safetensors`);
   const { readSafetensorsHeader } = await import('../nn/safetensors.js');
   const config = JSON.parse((await readSafetensorsHeader(weights)).metadata.config ?? '{}') as { kind?: string; factor?: number; arch?: string };

@@ -13,6 +13,8 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
+import { readFile } from 'node:fs/promises';
+import { findNonFiniteInitializer, type NonFiniteWeight } from '../onnx/finite.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 
@@ -69,6 +71,15 @@ export class OrtModel {
     }
     const threads = options.threads ?? os.availableParallelism();
     if (!Number.isInteger(threads) || threads < 1) throw new OrtModelError(`model ${source}: threads must be a positive integer, got ${threads}`);
+
+    // NaN/Inf weights would give NaN outputs, i.e. black images and no error: refuse them here.
+    let bad: NonFiniteWeight | undefined;
+    try {
+      bad = findNonFiniteInitializer(typeof pathOrBytes === 'string' ? await readFile(pathOrBytes) : pathOrBytes);
+    } catch {
+      bad = undefined; // not readable as ONNX here: onnxruntime says why below
+    }
+    if (bad) throw new OrtModelError(`model ${source}: initializer "${bad.name}" holds ${bad.value} (value ${bad.index}): the file has non-finite weights (damaged, or exported from a diverged run); refusing to load it`);
 
     const ort = await loadOrt();
     if (providers.includes('cuda')) checkCudaInstalled(ort, source);

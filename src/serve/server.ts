@@ -23,6 +23,7 @@ import { listModels, SAMPLE_IMAGE } from '../infer/node/catalogue.js';
 import { contentType } from './mime.js';
 import { BadPathError, resolveInside, safeSegments } from './safe-path.js';
 import { packageRoot } from '../util/paths.js';
+import { MODEL_FILES } from '../models/model-folder.js';
 
 /** The package's root folder (this file is `src/serve/server.ts` or `dist/serve/server.js`). */
 export const PACKAGE_ROOT = packageRoot;
@@ -108,7 +109,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, webRo
     }
     // `models/<folder>/<file>` with a file the app uses; nothing deeper, nothing else.
     const file = segments[2];
-    if (segments.length !== 3 || !file || !(file.endsWith('.onnx') || file === 'card.json' || SAMPLE_IMAGE.test(file))) return notFound(res);
+    if (segments.length !== 3 || !file || !(file.endsWith('.onnx') || file === MODEL_FILES.card || SAMPLE_IMAGE.test(file))) return notFound(res);
     return sendFile(req, res, modelsDir, segments.slice(1));
   }
   return sendFile(req, res, webRoot, segments.length === 0 ? ['index.html'] : segments);

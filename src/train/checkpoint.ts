@@ -62,7 +62,7 @@ export type CheckpointStateWithOptimizer = CheckpointState & { optimizer: { lr: 
 /** Check the `state` metadata of a checkpoint: every field the trainer relies on, named in the error. */
 export function parseCheckpointState(file: string, metadata: Record<string, string>): CheckpointStateWithOptimizer {
   if (metadata.format !== CHECKPOINT_FORMAT || metadata.state === undefined) {
-    throw new FileFieldError(file, 'metadata.format', `not a perceptual training checkpoint (expected ${CHECKPOINT_FORMAT}); to start from a model folder's weights, use them as a model, not with resume`);
+    throw new FileFieldError(file, 'metadata.format', `not a perceptual training checkpoint (expected ${CHECKPOINT_FORMAT}); to fine-tune from a model's weights, pass them as option 'init', not 'resume'`);
   }
   const raw = parseJsonFile(`${file} (metadata.state)`, metadata.state, 'the checkpoint state (a JSON object)');
   const st = expectObject(file, 'metadata.state', raw);
@@ -74,6 +74,7 @@ export function parseCheckpointState(file: string, metadata: Record<string, stri
   const config = expectObject(file, field('config'), st.config);
   const opt = expectObject(file, field('optimizer'), st.optimizer);
   const lr = expectNumber(file, field('optimizer.lr'), opt.lr, 0);
+  if (lr === 0) throw new FileFieldError(file, field('optimizer.lr'), 'expected a learning rate > 0, got 0');
   if (!Array.isArray(opt.steps)) throw new FileFieldError(file, field('optimizer.steps'), `expected an array of step counts, got ${JSON.stringify(opt.steps)}`);
   const steps = opt.steps.map((n, i) => expectInteger(file, field(`optimizer.steps[${i}]`), n, 0));
   const extra = st.extra === undefined ? undefined : expectObject(file, field('extra'), st.extra);

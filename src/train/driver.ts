@@ -17,6 +17,7 @@ import type { Vgg } from '../models/vgg/vgg.js';
 import type { PerceptualLoss } from '../losses/perceptual-loss.js';
 import { writeModelFolder, type ModelCard, type TrainingRecord } from '../models/model-folder.js';
 import { removeStaleTempFiles } from '../util/stale-temp.js';
+import { defaultLossProfile, FALLBACK_PROFILE } from '../losses/setup.js';
 import { readCheckpointState, type CheckpointStateWithOptimizer } from './checkpoint.js';
 import { checkOptions, withDefaults, type OptionTable } from './options.js';
 import { train, type TrainResult, type TrainingTask } from './trainer.js';
@@ -52,6 +53,10 @@ export interface DriverOptions extends DriverHooks {
   resume?: string;
   /** A loss network built by the caller (tests: `Vgg.random`); the caller keeps owning it. */
   lossNetwork?: Vgg;
+  /** Loss profile (default: see {@link defaultProfile}). */
+  profile?: string;
+  /** VGG weights path (default: those found). */
+  vgg?: string;
 }
 
 /** What the driver gives a task's builders. */
@@ -125,6 +130,29 @@ export function trainingRecord(o: Pick<DriverOptions, 'lr'>, precision: Precisio
   };
 }
 
+/**
+ * The loss profile when none is given: a resumed run's own; with a loss network passed in,
+ * the best one its layers allow; else the one the VGG weights on disk allow
+ * (losses/setup.ts `defaultLossProfile`).
+ */
+async function defaultProfile(o: DriverOptions, resumedConfig: Record<string, unknown> | undefined): Promise<string> {
+  if (typeof resumedConfig?.profile === 'string') return resumedConfig.profile;
+  const net = o.lossNetwork;
+  if (net) {
+    const has = (layer: string): boolean => {
+      try {
+        net.check(layer);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (has('relu4_3')) return net.arch === 'vgg16' ? 'paper' : 'paper-vgg19';
+    return FALLBACK_PROFILE;
+  }
+  return defaultLossProfile(o.vgg);
+}
+
 /** Compare a resumed run's identity with the checkpoint's; the error names the option. */
 export function checkResumeIdentity(operation: string, file: string, keys: readonly string[], old: Record<string, unknown>, now: Record<string, unknown>): void {
   for (const k of keys) {
@@ -142,11 +170,12 @@ export async function trainModel<O extends DriverOptions, Task extends TrainingT
   const log = o.log ?? (() => {});
   const device = resolveDevice(o.device);
   const precision = o.precision ?? defaultPrecision(device);
-  const config = spec.configure(o, precision);
 
   const resumeFile = o.resume === 'auto' ? path.join(o.outDir, 'checkpoint.safetensors') : o.resume;
   if (o.resume && o.resume !== 'auto' && !existsSync(o.resume)) throw new Error(`${spec.operation}: option 'resume': no checkpoint at ${o.resume}`);
   const resumed = resumeFile && existsSync(resumeFile) ? await readCheckpointState(resumeFile) : undefined;
+  o.profile ??= await defaultProfile(o, resumed?.config);
+  const config = spec.configure(o, precision);
   if (resumed) checkResumeIdentity(spec.operation, resumeFile!, spec.identityKeys, resumed.config, config);
 
   // Temporary files of killed runs (a checkpoint written when the process got SIGKILL) go first.

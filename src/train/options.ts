@@ -48,7 +48,7 @@ export const COMMON_TRAIN_OPTIONS = {
   modelDir: { flag: 'model-dir', arg: 'dir', type: 'string', help: 'where the finished model goes (weights.safetensors, card.json; default <out>/model)' },
   name: { flag: 'name', arg: 'name', type: 'string', help: "model name in the card (default: the model folder's name when given, else the run folder's)" },
   title: { flag: 'title', arg: 'title', type: 'string', help: 'model title in the card' },
-  profile: { flag: 'profile', arg: 'name', type: 'string', choices: profileNames, default: FALLBACK_PROFILE, help: `loss profile: ${profileNames.join(' | ')}` },
+  profile: { flag: 'profile', arg: 'name', type: 'string', choices: profileNames, help: `loss profile: ${profileNames.join(' | ')} (default: the checkpoint's when resuming, else paper-vgg19 where VGG-19 up to conv4_3 is found, paper with complete VGG-16, else ${FALLBACK_PROFILE})` },
   vgg: { flag: 'vgg', arg: 'path', type: 'string', help: 'loss-network weights (default: the first found, see `perceptual doctor`)' },
   batchSize: { flag: 'batch-size', arg: 'n', type: 'int', min: 1, default: STYLE_DATA_DEFAULTS.batchSize, help: 'images per step; with `perceptual launch` the global batch, split over the processes' },
   lr: { flag: 'lr', arg: 'rate', type: 'number', min: Number.MIN_VALUE, default: 1e-3, help: 'Adam learning rate' },

@@ -81,21 +81,21 @@ type StyleRun = TrainStyleOptions & DriverOptions & { profile: LossProfileName; 
  * to every layer — refused for a profile with per-layer weights (it would silently drop their
  * scaling); a list gives one weight per layer.
  */
-export function resolveStyleWeights(profile: LossProfile, styleWeight: number | readonly number[] | undefined): number[] {
+export function resolveStyleWeights(profile: LossProfile, styleWeight: number | readonly number[] | undefined, operation = 'train-style'): number[] {
   const layers = profile.style.styleLayers;
   const base = profile.style.styleWeights;
   if (styleWeight === undefined) return typeof base === 'number' ? layers.map(() => base) : [...base];
   if (typeof styleWeight === 'number') {
     if (typeof base !== 'number') {
       throw new Error(
-        `train-style: option 'styleWeight': profile '${profile.name}' has per-layer style weights ` +
+        `${operation}: option 'styleWeight': profile '${profile.name}' has per-layer style weights ` +
           `(${layers.map((l, i) => `${l} ${base[i]!.toExponential(2)}`).join(', ')}); give ${layers.length} values, one per layer, not one number`,
       );
     }
     return layers.map(() => styleWeight);
   }
   if (styleWeight.length !== layers.length) {
-    throw new Error(`train-style: option 'styleWeight': ${styleWeight.length} values for the ${layers.length} style layers of profile '${profile.name}' (${layers.join(', ')})`);
+    throw new Error(`${operation}: option 'styleWeight': ${styleWeight.length} values for the ${layers.length} style layers of profile '${profile.name}' (${layers.join(', ')})`);
   }
   return [...styleWeight];
 }

@@ -13,9 +13,9 @@
  * corrupt or truncated file) are passed on with the file name.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { promises as fs, openSync, readSync, closeSync } from 'node:fs';
 import path from 'node:path';
+import { atomicTempName } from '../util/atomic-write.js';
 
 /** Environment variables that point at other binaries (default: `ffmpeg`/`ffprobe` on the PATH). */
 export const FFMPEG_ENV = 'PERCEPTUAL_FFMPEG';
@@ -129,10 +129,15 @@ export async function isVideoFile(file: string, signal?: AbortSignal): Promise<b
     await probeVideo(file, { signal });
     return true;
   } catch (e) {
-    if (e instanceof FfmpegMissingError) throw e;
+    // Without ffprobe, only a name that says "video" gets the install hint; anything else goes on
+    // to the image path, whose own error is the right one (so photos never need ffmpeg).
+    if (e instanceof FfmpegMissingError && VIDEO_NAME.test(file)) throw e;
     return false;
   }
 }
+
+/** File names that are videos whatever their content (used only to word errors). */
+export const VIDEO_NAME = /\.(mp4|m4v|mov|mkv|webm|avi|wmv|flv|mpe?g|m2ts|mts|ts|3gp|ogv)$/i;
 
 /** Probe a video file; throws a clear Error for a file ffprobe cannot read or that has no video. */
 export async function probeVideo(file: string, options: { signal?: AbortSignal } = {}): Promise<VideoInfo> {
@@ -309,8 +314,9 @@ export class VideoEncoder {
     if (o.width % 2 || o.height % 2) throw new RangeError(`H.264 yuv420p needs even sizes, got ${o.width}×${o.height}`);
     const crf = o.crf ?? DEFAULT_CRF;
     if (!(Number.isFinite(crf) && crf >= 0 && crf <= 51)) throw new RangeError(`crf must be between 0 and 51, got ${crf}`);
-    const dir = path.dirname(path.resolve(o.output));
-    this.temp = path.join(dir, `.${path.basename(o.output)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp${ext}`);
+    // The project's temporary-file name (stale ones of dead processes are recognised and removed); the
+    // container is given to ffmpeg with -f, so the name needs no video extension.
+    this.temp = atomicTempName(path.resolve(o.output));
     const audio = o.audioFrom?.audioCodec
       ? ['-i', o.audioFrom.file, '-map', '1:a:0', ...(container.copyAudio.test(o.audioFrom.audioCodec) ? ['-c:a', 'copy'] : ['-c:a', 'aac', '-b:a', '192k'])]
       : [];

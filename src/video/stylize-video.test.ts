@@ -171,6 +171,12 @@ test('missing ffprobe/ffmpeg says how to install it; bad output names are refuse
   process.env[FFPROBE_ENV] = path.join(dir, 'no-such-ffprobe');
   try {
     await assert.rejects(probeVideo(clip), (e: Error) => e instanceof FfmpegMissingError && /apt-get install -y ffmpeg/.test(e.message));
+    // Photos never need ffmpeg: a file that is neither an image by its bytes nor a video by its name goes on
+    // to the image path (whose error is the right one); a .mp4 says how to install ffmpeg.
+    assert.equal(await isVideoFile(clip), false);
+    const named = path.join(dir, 'named.mp4');
+    writeFileSync(named, readFileSync(clip));
+    await assert.rejects(isVideoFile(named), FfmpegMissingError);
   } finally {
     if (saved === undefined) delete process.env[FFPROBE_ENV];
     else process.env[FFPROBE_ENV] = saved;

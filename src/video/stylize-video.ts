@@ -4,7 +4,7 @@
  * file that becomes the output only when every frame went through. Ctrl-C (the AbortSignal), a
  * network error or a corrupt input stop both ffmpeg processes and delete the temporary file.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { RgbImage } from '../data/image.js';
 import * as color from '../data/color.js';
@@ -160,6 +160,7 @@ export async function stylizeVideo(input: string, output: string, style: string 
   if (path.resolve(input) === path.resolve(output)) throw new Error(`${input} would be overwritten by its own output: choose another -o`);
   if (existsSync(output) && statSync(output).isDirectory()) throw new Error(`-o ${output} is a folder: give a video file name (.mp4)`);
   const source = await probeVideo(input, { signal: o.signal });
+  await fs.mkdir(path.dirname(path.resolve(output)), { recursive: true });
   const { width, height } = videoOutputSize(source.width, source.height, o.maxSide);
   const runner = typeof style === 'string' ? await loadFrameRunner(style, { ...o, width, height }) : style;
   let encoder: VideoEncoder | undefined;

@@ -13,6 +13,7 @@ import { OrtModel } from '../../src/runtime/ort-session.js';
 import { register as registerExport } from '../../src/cli/commands/export.js';
 import { register as registerImportMl5 } from '../../src/cli/commands/import-ml5.js';
 import { sharedDataDir } from '../../src/util/paths.js';
+import { readModelFolder } from '../../src/models/model-folder.js';
 
 const dataRoot = sharedDataDir();
 const ml5Fixture = path.join(dataRoot, 'peer/ml5-wave');
@@ -71,6 +72,12 @@ test('import-ml5: a checkpoint folder becomes model.onnx + card.json (+ its LICE
   assert.equal(card.task, 'style');
   assert.equal(card.source, path.resolve(ml5Fixture));
   assert.match(card.licence!, /LICENSE/);
+  assert.equal(card.kind, 'imported');
+  // The folder reads back through the one model-folder reader as an imported model (no network config).
+  const folder = await readModelFolder(out);
+  assert.equal(folder.card.kind, 'imported');
+  assert.equal(folder.network, undefined);
+  assert.equal(folder.files.onnx, path.join(out, 'model.onnx'));
   const model = await OrtModel.load(path.join(out, 'model.onnx'), { threads: 1 });
   const y = await model.run(new Float32Array(3 * 20 * 18).fill(120), [1, 3, 20, 18]);
   assert.deepEqual(y.dims, [1, 3, 20, 18]);

@@ -15,6 +15,9 @@ import { listModels } from '../../src/infer/node/catalogue.js';
 import { resolveModel } from '../../src/infer/load-model.js';
 import { loadCheckpoint, readCheckpointState, CHECKPOINT_FORMAT } from '../../src/train/checkpoint.js';
 import { TrainingDivergedError } from '../../src/train/trainer.js';
+import { OnnxGraphBuilder } from '../../src/onnx/graph-builder.js';
+import * as L from '../../src/onnx/layers.js';
+import { loadModel } from '../../src/infer/load-model.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'perceptual-hostile-folders-'));
 
@@ -76,6 +79,7 @@ test('other bad checkpoint fields are named too', async () => {
     ['epoch', { ...goodState, position: { epoch: 1.5, index: 0 } }, 'metadata.state.position.epoch: expected an integer ≥ 0, got 1.5'],
     ['elapsed', { ...goodState, elapsed: 'soon' }, 'metadata.state.elapsed: expected a finite number ≥ 0, got "soon"'],
     ['lr', { ...goodState, optimizer: { lr: -1, steps: [] } }, 'metadata.state.optimizer.lr: expected a finite number ≥ 0, got -1'],
+    ['lr0', { ...goodState, optimizer: { lr: 0, steps: [] } }, 'metadata.state.optimizer.lr: expected a learning rate > 0, got 0'],
     ['steps', { ...goodState, optimizer: { lr: 1e-3, steps: [2, -1] } }, 'metadata.state.optimizer.steps[1]: expected an integer ≥ 0, got -1'],
     ['state-null', null, 'metadata.state: expected a JSON object, got null'],
   ];
@@ -85,7 +89,7 @@ test('other bad checkpoint fields are named too', async () => {
   }
   const notCkpt = path.join(root, 'plain.safetensors');
   await writeSafetensors(notCkpt, oneWeight(1), { config: '{}' });
-  await assert.rejects(readCheckpointState(notCkpt), (e: Error) => e.message.startsWith(`${notCkpt}: metadata.format: not a perceptual training checkpoint`) && !e.message.includes('--init'));
+  await assert.rejects(readCheckpointState(notCkpt), (e: Error) => e.message === `${notCkpt}: metadata.format: not a perceptual training checkpoint (expected perceptual-checkpoint-1); to fine-tune from a model's weights, pass them as option 'init', not 'resume'`);
 });
 
 test('NaN or infinite weights are refused at load: model weights and checkpoints', async () => {
@@ -99,6 +103,33 @@ test('NaN or infinite weights are refused at load: model weights and checkpoints
   await assert.rejects(loadNetwork(weights), /model\.0\.weight: weight 1 is Infinity/);
   const ckpt = await checkpointWithState('nan-ckpt', JSON.stringify(goodState), oneWeight(Number.NEGATIVE_INFINITY));
   await assert.rejects(loadCheckpoint(ckpt), (e: Error) => e.message.startsWith(`${ckpt}: model.0.weight: weight 1 is -Infinity`));
+});
+
+/** A 1×1-conv ONNX style model whose weight `bad` (when given) is put at index 4. */
+function onnxModel(bad?: number): Uint8Array {
+  const g = new OnnxGraphBuilder('hostile');
+  const x = g.input('input', ['N', 3, 'H', 'W']);
+  const weight = Float32Array.from({ length: 9 }, (_, i) => (i % 4 === 0 ? 1 : 0));
+  if (bad !== undefined) weight[4] = bad;
+  g.output(L.conv(g, x, { name: 'conv', weight, bias: new Float32Array(3), shape: [3, 3, 1, 1] }), 'output', ['N', 3, 'H', 'W']);
+  return g.toBytes();
+}
+
+test('an ONNX model with NaN or infinite weights is refused at load, naming the file and the initializer', async () => {
+  const dir = path.join(root, 'nan-onnx');
+  mkdirSync(dir);
+  writeFileSync(path.join(dir, MODEL_FILES.card), JSON.stringify({ name: 'nan-onnx', task: 'style' }));
+  const file = path.join(dir, MODEL_FILES.onnx);
+  writeFileSync(file, onnxModel());
+  const good = await loadModel(dir, { runtime: 'onnx' }); // the same graph with finite weights loads
+  await good.dispose();
+  for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+    writeFileSync(file, onnxModel(bad));
+    await assert.rejects(loadModel(dir, { runtime: 'onnx' }), (e: Error) => {
+      assert.equal(e.message, `model ${file}: initializer "conv.weight" holds ${bad} (value 4): the file has non-finite weights (damaged, or exported from a diverged run); refusing to load it`);
+      return true;
+    });
+  }
 });
 
 test('the divergence message suggests float32 only when the run was not float32', () => {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { int } from '../options.js';
 import { BENCH_SECTIONS, type BenchSection } from '../../eval/bench-sections.js';
+import { MODEL_FILES } from '../../models/model-folder.js';
 
 function sectionsOpt(v: string): BenchSection[] {
   const list = v.split(',').map((x) => x.trim());
@@ -66,7 +67,7 @@ async function choose(model: string | undefined, quick: boolean): Promise<void> 
     folder = tmp;
   }
   try {
-    const cardFile = path.join(folder, 'card.json');
+    const cardFile = path.join(folder, MODEL_FILES.card);
     const card = existsSync(cardFile) ? (JSON.parse(await fs.readFile(cardFile, 'utf8')) as Record<string, unknown>) : {};
     const entries = await measureAndCacheAllBuckets({ card, folder, budgetMsPerBucket: quick ? 5_000 : 20_000 });
     for (const [key, e] of Object.entries(entries)) console.log(`${key.split(' | ').pop()}²: ${e.runtime} ${e.precision} — ${e.reason}`);

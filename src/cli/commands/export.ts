@@ -62,7 +62,7 @@ export function register(program: Command): void {
     .option('--no-space-to-depth', 'keep the last conv as one Conv node (the default phase-split one is ~2.5× faster on CPU; WebGPU runs its SpaceToDepth on the CPU fallback)')
     .action(async (input: string, o: { out?: string; verify: boolean; spaceToDepth: boolean }) => {
       const { weights, folder } = locate(input);
-      const out = o.out ?? path.join(folder, 'model.onnx');
+      const out = o.out ?? path.join(folder, MODEL_FILES.onnx);
       const net = await loadForExport(weights, folder);
       try {
         const bytes = exportOnnxBytes(net, { spaceToDepth: o.spaceToDepth });

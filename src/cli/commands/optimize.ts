@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { promises as fs } from 'node:fs';
 import { optimizeImage } from '../../optimize/gatys.js';
-import { setupLoss, FALLBACK_PROFILE } from '../../losses/setup.js';
+import { setupLoss, defaultLossProfile, FALLBACK_PROFILE } from '../../losses/setup.js';
 import { loadImageResized, imageToTensor } from '../../data/tensor-image.js';
 import { saveImage } from '../../data/image.js';
 import { createProgress } from '../../train/progress.js';
-import { LOSS_PROFILES } from '../../losses/profiles.js';
-import { withInterrupt, num, int, positiveNum, precisionOpt } from '../options.js';
+import { LOSS_PROFILES, lossProfile } from '../../losses/profiles.js';
+import { withInterrupt, num, int, numbers, positiveNum, precisionOpt } from '../options.js';
+import { resolveStyleWeights } from '../../train/train-style.js';
 
 export function register(program: Command): void {
   program
@@ -21,10 +22,10 @@ export function register(program: Command): void {
     .option('--init <how>', 'noise | content', 'noise')
     .option('--size <px>', 'longer side of the content image', int, 256)
     .option('--style-size <px>', 'longer side of the style image (default: --size)', int)
-    .option('--profile <name>', `loss profile: ${Object.keys(LOSS_PROFILES).join(' | ')}`, FALLBACK_PROFILE)
+    .option('--profile <name>', `loss profile: ${Object.keys(LOSS_PROFILES).join(' | ')} (default: paper-vgg19 where VGG-19 up to conv4_3 is found, paper with complete VGG-16, else ${FALLBACK_PROFILE})`)
     .option('--vgg <path>', 'loss-network weights')
     .option('--content-weight <λ>', 'λ_content', num)
-    .option('--style-weight <λ>', 'λ_style per style layer', num)
+    .option('--style-weight <λ>', "λ_style: one value for every style layer, or one per layer (comma-separated); a profile with per-layer weights (paper) needs one per layer", numbers)
     .option('--tv-weight <λ>', 'λ_TV', num)
     .option('--precision <p>', 'float32 | bf16', precisionOpt, 'float32')
     .option('--log <file>', 'write every iteration\'s losses as JSON lines')
@@ -32,12 +33,12 @@ export function register(program: Command): void {
     .action(async (o) => {
       if (o.optimizer !== 'lbfgs' && o.optimizer !== 'adam') throw new Error(`--optimizer must be lbfgs or adam, got ${o.optimizer}`);
       if (o.init !== 'noise' && o.init !== 'content') throw new Error(`--init must be noise or content, got ${o.init}`);
-      const profile = LOSS_PROFILES[o.profile as keyof typeof LOSS_PROFILES];
+      const profileName: string = o.profile ?? (await defaultLossProfile(o.vgg));
       const overrides: Record<string, unknown> = {};
       if (o.contentWeight !== undefined) overrides.contentWeight = o.contentWeight;
-      if (o.styleWeight !== undefined) overrides.styleWeights = profile ? profile.style.styleLayers.map(() => o.styleWeight) : o.styleWeight;
+      if (o.styleWeight !== undefined) overrides.styleWeights = resolveStyleWeights(lossProfile(profileName), o.styleWeight, 'optimize');
       if (o.tvWeight !== undefined) overrides.tvWeight = o.tvWeight;
-      const { vgg, loss } = await setupLoss({ profile: o.profile, task: 'style', vgg: o.vgg, overrides });
+      const { vgg, loss } = await setupLoss({ profile: profileName, task: 'style', vgg: o.vgg, overrides });
       const content = await loadImageResized(o.content, o.size);
       const style = imageToTensor(await loadImageResized(o.style, o.styleSize ?? o.size));
       loss.setStyle(style);

@@ -8,11 +8,12 @@ import { InvalidArgumentError } from 'commander';
 import { existsSync, statSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { formatEta } from '../../train/progress.js';
-import { isVideoFile, isVideoOutputPath, DEFAULT_CRF, DEFAULT_PRESET, VIDEO_OUTPUT_EXTENSIONS } from '../../video/ffmpeg.js';
+import { isVideoFile, isVideoOutputPath, VIDEO_NAME, DEFAULT_CRF, DEFAULT_PRESET, VIDEO_OUTPUT_EXTENSIONS } from '../../video/ffmpeg.js';
 import { stylizeVideo, type VideoProgress } from '../../video/stylize-video.js';
 import { DEFAULT_SMOOTHING, DEFAULT_VIDEO_BATCH, SMOOTHINGS, type Smoothing } from '../../video/frame-runner.js';
 import { DEFAULT_STATS_MOMENTUM } from '../../video/temporal-onnx.js';
 import { withInterrupt } from '../options.js';
+import { removeStaleTempFiles } from '../../util/stale-temp.js';
 
 export interface VideoCliOptions {
   crf: number;
@@ -74,7 +75,7 @@ export async function stylizeVideoIfVideo(inputs: readonly string[], o: SharedOp
   const files = inputs.filter((i) => existsSync(i) && statSync(i).isFile());
   if (inputs.length !== 1 || files.length !== 1) {
     // Only probe when a video could be among several inputs by its name: keep image batches free of ffprobe.
-    const named = files.filter((f) => isVideoOutputPath(f) || /\.(avi|webm|gif|m2ts|mts|ts|wmv|flv|3gp|mpg|mpeg)$/i.test(f));
+    const named = files.filter((f) => VIDEO_NAME.test(f));
     if (named.length && inputs.length > 1) throw new Error(`${named[0]} is a video: stylise videos one at a time (perceptual stylize ${named[0]} --style …)`);
     return false;
   }
@@ -86,6 +87,7 @@ export async function stylizeVideoIfVideo(inputs: readonly string[], o: SharedOp
   if (existsSync(output) && statSync(output).isDirectory()) output = path.join(output, `${path.basename(input).replace(/\.[^./\\]+$/, '')}.mp4`);
   if (!isVideoOutputPath(output)) throw new Error(`-o ${output}: a video is written as ${VIDEO_OUTPUT_EXTENSIONS.join(', ')}`);
   mkdirSync(path.dirname(path.resolve(output)), { recursive: true });
+  await removeStaleTempFiles(path.dirname(path.resolve(output))); // what a killed run (SIGKILL) left
   const tty = process.stderr.isTTY;
   let lastLine = 0;
   const show = (p: VideoProgress) => {
