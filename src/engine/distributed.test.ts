@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
+import { freePort } from '../util/free-port.js';
 import path from 'node:path';
 import { ProcessGroup, DistributedError, distributedInfo } from './distributed.js';
 import { SYSTEM_PYTHON } from '../../test/python-fixtures.js';
@@ -14,14 +15,6 @@ import { hasTorch, NO_TORCH } from '../../test/helpers/python-torch.js';
 
 const here = import.meta.dirname;
 
-/** A free TCP port on 127.0.0.1 (bound, then released). */
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 interface Proc {
   code: number | null;

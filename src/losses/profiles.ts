@@ -21,6 +21,16 @@ export interface LossProfile {
   notes: string;
 }
 
+/** Super-resolution in every profile: the paper's ℓfeat at relu2_2 alone (§4.1). */
+const PAPER_SR: PerceptualLossConfig = {
+  contentLayers: ['relu2_2'],
+  contentWeight: 1,
+  styleLayers: [],
+  styleWeights: [],
+  tvWeight: 0,
+  pixelWeight: 0,
+};
+
 const PAPER_STYLE_LAYERS = ['relu1_2', 'relu2_2', 'relu3_3', 'relu4_3'];
 /** Channels of those layers in VGG-16. */
 const PAPER_STYLE_CHANNELS = [64, 128, 256, 512];
@@ -64,14 +74,7 @@ export const LOSS_PROFILES = {
       tvWeight: 1e-6,
       pixelWeight: 0,
     },
-    sr: {
-      contentLayers: ['relu2_2'],
-      contentWeight: 1,
-      styleLayers: [],
-      styleWeights: [],
-      tvWeight: 0,
-      pixelWeight: 0,
-    },
+    sr: PAPER_SR,
     notes:
       'Needs complete VGG-16 weights (relu4_3). Style λ_j = 5/C_j² (fast-neural-style default 5 converted from its ' +
       'MSE-over-Gram-entries to the squared Frobenius norm); content λ = 1; λ_TV = 1e-6. SR: relu2_2 feature loss only, as in the paper.',
@@ -83,8 +86,8 @@ export const LOSS_PROFILES = {
    * of blocks 3–5, so relu1_2 … relu3_3 sit at exactly the depth they have in VGG-16 and relu4_3
    * one convolution (conv3_4) deeper, where it adds the larger-scale structure (brush strokes,
    * swirls) that relu3_3 alone misses. λs: the paper's code's (see PAPER_VGG19_STYLE_WEIGHTS),
-   * checked against measured loss magnitudes (README "Loss profiles"). A single
-   * `--style-weight` replaces the four per-layer values with one (as for every profile).
+   * checked against measured loss magnitudes (README "Loss profiles"). Per-layer λs: a
+   * `styleWeight` override must give one value per layer (a single number is refused).
    */
   'paper-vgg19': {
     name: 'paper-vgg19',
@@ -98,14 +101,7 @@ export const LOSS_PROFILES = {
       tvWeight: 1e-6,
       pixelWeight: 0,
     },
-    sr: {
-      contentLayers: ['relu2_2'],
-      contentWeight: 1,
-      styleLayers: [],
-      styleWeights: [],
-      tvWeight: 0,
-      pixelWeight: 0,
-    },
+    sr: PAPER_SR,
     notes:
       'Needs VGG-19 up to conv4_3 (shared/data/vgg19-keras + vgg19-full-uint8 combined). λ_content 1, λ_style_j = 5/C_j² ' +
       '(fast-neural-style\'s defaults in our normalisation, as `paper`), λ_TV 1e-6; valid only with this project\'s Gram normalisation G = ψψᵀ/(C·H·W).',
@@ -128,14 +124,7 @@ export const LOSS_PROFILES = {
       tvWeight: 1e-6,
       pixelWeight: 0,
     },
-    sr: {
-      contentLayers: ['relu2_2'],
-      contentWeight: 1,
-      styleLayers: [],
-      styleWeights: [],
-      tvWeight: 0,
-      pixelWeight: 0,
-    },
+    sr: PAPER_SR,
     notes:
       'Needs VGG-19 up to conv5_1. Equal style weights per layer as in Gatys et al.; λ_style = 1e-4 from their α/β = 1e-3 ' +
       'converted to our normalisations at 256–512 px (see GATYS_STYLE_WEIGHT).',
@@ -160,14 +149,7 @@ export const LOSS_PROFILES = {
       tvWeight: 1e-6,
       pixelWeight: 0,
     },
-    sr: {
-      contentLayers: ['relu2_2'],
-      contentWeight: 1,
-      styleLayers: [],
-      styleWeights: [],
-      tvWeight: 0,
-      pixelWeight: 0,
-    },
+    sr: PAPER_SR,
     notes:
       'Deviation from the paper: no relu4_3 (the VGG-19 weights at hand end at conv3_4), so style uses relu1_2, relu2_2, relu3_3 ' +
       '(optionally relu3_4). λs measured with the Gatys optimisation at 320 px (λ_content 1, λ_style 2e-5 per layer, λ_TV 1e-6) ' +

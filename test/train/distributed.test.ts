@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
-import net from 'node:net';
+import { freePort } from '../../src/util/free-port.js';
 import os from 'node:os';
 import path from 'node:path';
 import { readSafetensors } from '../../src/nn/safetensors.js';
@@ -30,13 +30,6 @@ const trainArgs = (out: string, o: { batch?: number; iterations: number; data?: 
   '--checkpoint-every', '3', '--validate-every', '1000', '-o', out, ...(o.extra ?? []),
 ];
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 const launchArgs = async (n: number, extra: string[] = []) => ['launch', '--nproc-per-node', String(n), '--master-port', String(await freePort()), '--timeout', '60', ...extra, '--'];
 
