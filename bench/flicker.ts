@@ -148,11 +148,12 @@ if (a.json) {
  */
 if (a.figure) {
   const t0 = Math.min(10, frames - 2);
-  const { frames: input, shift } = clips[FIGURE_CLIP]!.clip;
-  const rowsImg: RgbImage[][] = [[input[t0]!, input[t0 + 1]!, diffImage(input[t0 + 1]!, input[t0]!, shift)]];
+  // Stylised frames only: the input frames are crops of a content photo this repository may not ship.
+  const { shift } = clips[FIGURE_CLIP]!.clip;
+  const rowsImg: RgbImage[][] = [];
   for (const out of Object.values(figureFrames)) rowsImg.push([out[t0]!, out[t0 + 1]!, diffImage(out[t0 + 1]!, out[t0]!, shift)]);
   await saveGrid(rowsImg, a.figure);
-  console.error(`figure ${a.figure}: rows = input, ${Object.keys(figureFrames).join('; ')}; columns = frame ${t0}, frame ${t0 + 1}, |difference after the known shift| ×4`);
+  console.error(`figure ${a.figure}: rows = ${Object.keys(figureFrames).join('; ')}; columns = frame ${t0}, frame ${t0 + 1}, |difference after the known shift| ×4`);
 }
 
 function diffImage(cur: RgbImage, prev: RgbImage, s: { dx: number; dy: number }): RgbImage {
