@@ -32,6 +32,13 @@
 #   drew the period-2/4 grid of the previous styles. Per step the VGG-19 loss network to relu4_3
 #   (~20 GMAC per 256² image forward, ×3 with backward) dominates: the full-width network costs
 #   ~20 % more than half-instance per step (README "Shipped styles"), for 4× the capacity.
+# - Stability term from the first iteration (--stability-weight, src/losses/stability-loss.ts):
+#   ‖f(T_s x + ε) − T_s f(x)‖² for shifts s of up to ±3 px and σ = 3 noise. A network that goes
+#   down by stride 4 can draw strokes locked to a period-4 grid fixed to the image; this term makes
+#   such a pattern cost (a shift that is not a multiple of 4 moves the photo but not the grid), so
+#   it attacks the grid figure of issue 13 and the video flicker of issue 15 at once. Measured on
+#   the previous starry-night network: grid 387 → 168 and flicker 2× lower after a 350-iteration
+#   fine-tune; from scratch it costs ~30 % per step (the transformation network runs twice, VGG once).
 # - Isolation: the training runs from a snapshot of the sources (runs/styles/.code: src/, bin/,
 #   package.json, node_modules linked) with a private copy of the addon (PERCEPTUAL_ADDON), both
 #   taken at the first start (or with REFRESH_CODE=1), so other people's edits and addon rebuilds in
@@ -43,6 +50,7 @@
 #   STAGE1_ITERATIONS [4000] at 128 px, then ITERATIONS [40000] in all at 256 px
 #   CHUNK1 [200]  CHUNK2 [50] (most iterations per chunk)  CHUNK_MINUTES [12] (a chunk's length, from the
 #   measured speed; STEP_CHUNKS=1: fixed CHUNK1/CHUNK2)  CKPT1 [20]  CKPT2 [10]  BATCH [4]  THREADS [2]  NICE [19]
+#   STABILITY_WEIGHT [300] (λ of the shift + noise stability term, 0: off; see below)
 #   STYLE_WEIGHT / TV_WEIGHT [the profile's]  ROUNDS [0 = until every style reaches ITERATIONS]
 #   PERCEPTUAL_DATA [../shared/data]  RUNS_DIR [runs/styles]  MODELS_DIR [models]  REFRESH_CODE [0]
 #   SAMPLE_PHOTO [$DATA/content/chicago.jpg]  PUBLISH_MIN_ITERATIONS [1000] (before that, no model folder is written:
@@ -67,6 +75,7 @@ ITERATIONS=${ITERATIONS:-40000}
 CHUNK1=${CHUNK1:-200}; CHUNK2=${CHUNK2:-50}; CHUNK_MINUTES=${CHUNK_MINUTES:-12}
 CKPT1=${CKPT1:-20}; CKPT2=${CKPT2:-10}
 BATCH=${BATCH:-4}
+STABILITY_WEIGHT=${STABILITY_WEIGHT:-300}
 THREADS=${THREADS:-2}
 NICE=${NICE:-19}
 ROUNDS=${ROUNDS:-0}
@@ -196,7 +205,7 @@ train_chunk() {
   fi
   local resume=(); [ -f "$dir/checkpoint.safetensors" ] && resume=(--resume)
   [ "${STEP_CHUNKS:-0}" = 1 ] || target=$(timed_target "$dir/log.jsonl" "$target" "$([ "$size" = "$SIZE1" ] && echo "$STAGE1_ITERATIONS" || echo "$ITERATIONS")" "$(ckpt_iteration "$dir/checkpoint.safetensors")")
-  local weights=(); [ -n "${STYLE_WEIGHT:-}" ] && weights+=(--style-weight "$STYLE_WEIGHT"); [ -n "${TV_WEIGHT:-}" ] && weights+=(--tv-weight "$TV_WEIGHT")
+  local weights=(--stability-weight "$STABILITY_WEIGHT"); [ -n "${STYLE_WEIGHT:-}" ] && weights+=(--style-weight "$STYLE_WEIGHT"); [ -n "${TV_WEIGHT:-}" ] && weights+=(--tv-weight "$TV_WEIGHT")
   say "$name: ${size} px, iterations → $target"
   local before after status=0
   children_cpu_to_file; before=$(children_cpu_read); CHUNK_STYLE=$name; CHUNK_CPU_BEFORE=$before
@@ -264,7 +273,7 @@ run_loop() {
   flock -n 9 || { echo "a training is already running (lock $RUNS/.lock held; see $RUNS/train.pid)" >&2; exit 0; }
   ensure_code
   echo $$ >"$RUNS/train.pid"
-  say "training $STYLES: $ARCH, $PROFILE, ${SIZE1} px to $STAGE1_ITERATIONS then ${SIZE2} px to $ITERATIONS, chunks $CHUNK1/$CHUNK2, $THREADS threads, nice $NICE"
+  say "training $STYLES: $ARCH, $PROFILE, stability λ $STABILITY_WEIGHT, ${SIZE1} px to $STAGE1_ITERATIONS then ${SIZE2} px to $ITERATIONS, chunks $CHUNK1/$CHUNK2, $THREADS threads, nice $NICE"
   # Stopped mid-chunk: the trainer has written its checkpoint; count the chunk's CPU time too.
   trap 'if [ -n "${CHUNK_STYLE:-}" ]; then children_cpu_to_file; add_cpu "$CHUNK_STYLE" "$(awk -v a="$(children_cpu_read)" -v b="$CHUNK_CPU_BEFORE" "BEGIN { print a - b }")"; fi; say "stopped"; exit 143' TERM INT
   local round=0

@@ -90,7 +90,19 @@ test('small network: outputs, gradients and Adam updates match python3-torch (1e
     assert.ok(Math.abs(loss.item() - ref.loss) / ref.loss < 1e-5, `loss ${loss.item()} vs ${ref.loss}`);
     loss.backward();
   });
+  // b1 is a conv bias right before instance norm, which subtracts each channel's mean: its exact
+  // gradient is 0 and both sides hold only rounding noise (relative error noise/noise, which failed
+  // now and then with one thread). It is checked against 0 on the scale of w1's gradient instead,
+  // and left out of the Adam comparison (Adam divides that noise by its own RMS into ±lr steps).
+  const CANCELLED = new Set(['b1']);
+  const w1Scale = Math.max(...ref.grads.w1!.map(Math.abs));
   for (const k of Object.keys(p)) {
+    if (CANCELLED.has(k)) {
+      const ours = Math.max(...Array.from(p[k]!.grad!.toFloat32Array(), Math.abs));
+      const theirs = Math.max(...ref.grads[k]!.map(Math.abs));
+      assert.ok(ours < 1e-5 * w1Scale && theirs < 1e-5 * w1Scale, `grad of ${k} should vanish under instance norm: ours ${ours}, torch ${theirs}, |grad w1| ${w1Scale}`);
+      continue;
+    }
     const e = relErr(p[k]!.grad!.toFloat32Array(), ref.grads[k]!);
     assert.ok(e < 1e-5, `grad of ${k}: relative error ${e}`);
   }
@@ -101,6 +113,7 @@ test('small network: outputs, gradients and Adam updates match python3-torch (1e
     opt.step();
   }
   for (const k of Object.keys(p)) {
+    if (CANCELLED.has(k)) continue;
     const e = relErr(p[k]!.toFloat32Array(), ref.after[k]!);
     assert.ok(e < 1e-5, `${k} after 3 Adam steps: relative error ${e}`);
   }
