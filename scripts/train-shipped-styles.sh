@@ -7,7 +7,7 @@
 #   bash scripts/train-shipped-styles.sh status    # iterations, stage and CPU hours per style; running or not
 #   bash scripts/train-shipped-styles.sh stop      # SIGTERM: the running chunk writes its checkpoint and exits
 #   bash scripts/train-shipped-styles.sh refresh   # models/<name>/ from the latest completed chunks, no training
-#   bash scripts/train-shipped-styles.sh run       # the same loop in the foreground
+#   bash scripts/train-shipped-styles.sh run       # the same loop in the foreground (one worker: all STYLES)
 #
 # `start` is the one restart command: it resumes every style exactly where its checkpoint stopped
 # (weights, Adam moments, data order), and does nothing if a training is already running (a lock).
@@ -39,6 +39,12 @@
 #   it attacks the grid figure of issue 13 and the video flicker of issue 15 at once. Measured on
 #   the previous starry-night network: grid 387 → 168 and flicker 2× lower after a 350-iteration
 #   fine-tune; from scratch it costs ~30 % per step (the transformation network runs twice, VGG once).
+# - Workers: WORKERS loops run side by side, each over its share of STYLES (every WORKERS-th), with
+#   THREADS threads each. Default 2 × 1 thread on this 2-core machine: measured here (Xeon with
+#   AMX), one 2-thread training alone ran 7.5 img/s, but as soon as any other process wanted a core
+#   it fell to 0.5 img/s (OpenMP threads spin at every barrier waiting for the descheduled one), while
+#   a 1-thread training beside it kept 4.2 img/s. Two 1-thread workers give ≈ 8 img/s together and
+#   degrade gently when tests or benchmarks share the machine.
 # - Isolation: the training runs from a snapshot of the sources (runs/styles/.code: src/, bin/,
 #   package.json, node_modules linked) with a private copy of the addon (PERCEPTUAL_ADDON), both
 #   taken at the first start (or with REFRESH_CODE=1), so other people's edits and addon rebuilds in
@@ -49,7 +55,7 @@
 #   ARCH [paper-instance-rc]  PROFILE [paper-vgg19]  VGG [$DATA/vgg19-keras:$DATA/vgg19-full-uint8]
 #   STAGE1_ITERATIONS [4000] at 128 px, then ITERATIONS [40000] in all at 256 px
 #   CHUNK1 [200]  CHUNK2 [50] (most iterations per chunk)  CHUNK_MINUTES [12] (a chunk's length, from the
-#   measured speed; STEP_CHUNKS=1: fixed CHUNK1/CHUNK2)  CKPT1 [20]  CKPT2 [10]  BATCH [4]  THREADS [2]  NICE [19]
+#   measured speed; STEP_CHUNKS=1: fixed CHUNK1/CHUNK2)  CKPT1 [20]  CKPT2 [10]  BATCH [4]  WORKERS [2]  THREADS [1] (per worker)  NICE [19]
 #   STABILITY_WEIGHT [300] (λ of the shift + noise stability term, 0: off; see below)
 #   STYLE_WEIGHT / TV_WEIGHT [the profile's]  ROUNDS [0 = until every style reaches ITERATIONS]
 #   PERCEPTUAL_DATA [../shared/data]  RUNS_DIR [runs/styles]  MODELS_DIR [models]  REFRESH_CODE [0]
@@ -76,7 +82,9 @@ CHUNK1=${CHUNK1:-200}; CHUNK2=${CHUNK2:-50}; CHUNK_MINUTES=${CHUNK_MINUTES:-12}
 CKPT1=${CKPT1:-20}; CKPT2=${CKPT2:-10}
 BATCH=${BATCH:-4}
 STABILITY_WEIGHT=${STABILITY_WEIGHT:-300}
-THREADS=${THREADS:-2}
+THREADS=${THREADS:-1}
+WORKERS=${WORKERS:-2}
+WORKER=${WORKER:-}   # set by `start` for each worker loop; empty for `run` in the foreground
 NICE=${NICE:-19}
 ROUNDS=${ROUNDS:-0}
 SAMPLE_PHOTO=${SAMPLE_PHOTO:-$DATA/content/chicago.jpg}
@@ -158,7 +166,7 @@ start_stage2() {
 # ---- CPU time of the chunks (bash's `times`: user + system of this shell's finished children) ----
 # `times` must run in this shell, not in a $(…) subshell (a fork starts with no children's time):
 # it writes to a file, which is then parsed.
-CPU_FILE=$RUNS/.times
+CPU_FILE=$RUNS/.times$WORKER
 children_cpu_to_file() { times >"$CPU_FILE"; }
 children_cpu_read() { tail -1 "$CPU_FILE" | awk '{ s = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); s += a[1] * 60 + a[2] } print s }'; }
 add_cpu() { # name seconds
@@ -269,10 +277,10 @@ publish() {
 
 # ---- commands ----------------------------------------------------------------------------------
 run_loop() {
-  exec 9>"$RUNS/.lock"
-  flock -n 9 || { echo "a training is already running (lock $RUNS/.lock held; see $RUNS/train.pid)" >&2; exit 0; }
+  exec 9>"$RUNS/.lock$WORKER"
+  flock -n 9 || { echo "a training is already running (lock $RUNS/.lock$WORKER held; see $RUNS/train$WORKER.pid)" >&2; exit 0; }
   ensure_code
-  echo $$ >"$RUNS/train.pid"
+  echo $$ >"$RUNS/train$WORKER.pid"
   say "training $STYLES: $ARCH, $PROFILE, stability λ $STABILITY_WEIGHT, ${SIZE1} px to $STAGE1_ITERATIONS then ${SIZE2} px to $ITERATIONS, chunks $CHUNK1/$CHUNK2, $THREADS threads, nice $NICE"
   # Stopped mid-chunk: the trainer has written its checkpoint; count the chunk's CPU time too.
   trap 'if [ -n "${CHUNK_STYLE:-}" ]; then children_cpu_to_file; add_cpu "$CHUNK_STYLE" "$(awk -v a="$(children_cpu_read)" -v b="$CHUNK_CPU_BEFORE" "BEGIN { print a - b }")"; fi; say "stopped"; exit 143' TERM INT
@@ -296,11 +304,19 @@ run_loop() {
     [ "$active" = 0 ] && { say "every style reached its iterations (or failed 3 times)"; break; }
     [ "$ROUNDS" -gt 0 ] && [ "$round" -ge "$ROUNDS" ] && { say "$ROUNDS rounds done"; break; }
   done
-  rm -f "$RUNS/train.pid"
+  rm -f "$RUNS/train$WORKER.pid"
 }
 
+# pids of the running worker loops (train<k>.pid files whose process lives)
+running_pids() {
+  local f; for f in "$RUNS"/train*.pid; do [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && cat "$f"; done; return 0
+}
+# the k-th share of STYLES (every WORKERS-th style, from the k-th)
+share_of() { local k=$1 i=0 out=(); for n in $STYLES; do [ $((i % WORKERS)) -eq "$k" ] && out+=("$n"); i=$((i + 1)); done; echo "${out[*]}"; }
+
 status() {
-  if [ -f "$RUNS/train.pid" ] && kill -0 "$(cat "$RUNS/train.pid")" 2>/dev/null; then echo "running (pid $(cat "$RUNS/train.pid"), log $LOG)"; else echo "not running"; fi
+  local pids; pids=$(running_pids | tr '\n' ' ')
+  if [ -n "$pids" ]; then echo "running (worker pids $pids; log $LOG)"; else echo "not running"; fi
   for name in $STYLES; do
     local i1 i2 cpu=0
     i1=$(ckpt_iteration "$RUNS/$name/$SIZE1/checkpoint.safetensors"); i2=$(ckpt_iteration "$RUNS/$name/$SIZE2/checkpoint.safetensors")
@@ -311,16 +327,22 @@ status() {
 
 case "${1:-start}" in
   start)
-    if [ -f "$RUNS/train.pid" ] && kill -0 "$(cat "$RUNS/train.pid")" 2>/dev/null; then echo "already running (pid $(cat "$RUNS/train.pid")); log: $LOG"; exit 0; fi
+    pids=$(running_pids | tr '\n' ' ')
+    if [ -n "$pids" ]; then echo "already running (worker pids $pids); log: $LOG"; exit 0; fi
+    ensure_code   # once, before the workers start (they would race to take it)
     cp "$REPO/scripts/train-shipped-styles.sh" "$RUNS/.loop.sh"
-    TRAIN_REPO=$REPO nohup setsid bash "$RUNS/.loop.sh" run >>"$RUNS/loop.out" 2>&1 </dev/null &
-    sleep 1; echo "started (log: $LOG; status: bash scripts/train-shipped-styles.sh status)" ;;
+    for ((k = 0; k < WORKERS; k++)); do
+      share=$(share_of "$k"); [ -n "$share" ] || continue
+      STYLES=$share WORKER=$k TRAIN_REPO=$REPO nohup setsid bash "$RUNS/.loop.sh" run >>"$RUNS/loop$k.out" 2>&1 </dev/null &
+      echo "worker $k: $share"
+    done
+    sleep 1; echo "started $WORKERS workers × $THREADS thread(s) (log: $LOG; status: bash scripts/train-shipped-styles.sh status)" ;;
   run) run_loop ;;
   status) status ;;
   stop)
-    if [ -f "$RUNS/train.pid" ]; then
-      pid=$(cat "$RUNS/train.pid"); kill -TERM -- "-$(ps -o pgid= -p "$pid" | tr -d ' ')" 2>/dev/null && echo "sent SIGTERM to the training (group of pid $pid)"
-    else echo "not running"; fi ;;
+    pids=$(running_pids)
+    [ -n "$pids" ] || { echo "not running"; exit 0; }
+    for pid in $pids; do kill -TERM -- "-$(ps -o pgid= -p "$pid" | tr -d ' ')" 2>/dev/null && echo "sent SIGTERM to worker pid $pid and its chunk"; done ;;
   refresh)
     ensure_code
     for name in $STYLES; do

@@ -5,7 +5,7 @@
  * 0–255 scale, either bytes (as decoded) or float32 (as produced by a network). Tensors are
  * a separate concern (`[N, 3, H, W]` float32, 0–255); see `src/data/tensor-layout.ts`.
  */
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { roundToBytes } from './tensor-layout.js';
@@ -116,16 +116,20 @@ export async function loadImage(source: string | Uint8Array, options: LoadImageO
   const maxPixels = checkMaxPixels(options.maxPixels ?? DEFAULT_MAX_PIXELS);
   await readImageHeader(source, { maxPixels });
   try {
-    const { data, info } = await sharp(typeof source === 'string' ? source : toBuffer(source), { limitInputPixels: maxPixels, failOn: 'error' })
-      .rotate() // apply EXIF orientation
-      .toColourspace('srgb')
-      .removeAlpha()
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    return toRgbImage(data, info);
+    return await decodeToRgb(sharp(typeof source === 'string' ? source : toBuffer(source), { limitInputPixels: maxPixels, failOn: 'error' }));
   } catch (e) {
     throw new ImageReadError(name, readReason(e));
   }
+}
+
+/**
+ * The one decode pipeline of every reader (loadImage, the training datasets): EXIF orientation
+ * applied, then `shape` (a resize or crop, if any), then 8-bit sRGB with alpha dropped, as an
+ * RgbImage. sharp's errors pass through; callers wrap them in their own error type.
+ */
+export async function decodeToRgb(input: Sharp, shape: (s: Sharp) => Sharp = (s) => s): Promise<RgbImage> {
+  const { data, info } = await shape(input.rotate()).toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return toRgbImage(data, info);
 }
 
 /**

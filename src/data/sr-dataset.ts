@@ -19,9 +19,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { DEFAULT_MAX_PIXELS, toRgbImage, type RgbImage } from './image.js';
-import { listImages } from './image-folder.js';
-import { BatchLoader, SkipSample, type LoaderPosition, type LoaderStats } from './batch-loader.js';
+import { DEFAULT_MAX_PIXELS, decodeToRgb, type RgbImage } from './image.js';
+import { SkipSample, type LoaderPosition } from './batch-loader.js';
+import { FolderDataset, type FolderDatasetOptions } from './folder-dataset.js';
 import { packBatch, type BatchShape } from './tensor-layout.js';
 import { decodeFailure, type DecodeOptions } from './style-dataset.js';
 import { degrade, randomCrop, type DegradeMode } from './degrade.js';
@@ -35,39 +35,21 @@ export type { LoaderPosition, LoaderStats } from './batch-loader.js';
 /** Decode `file` at full size (EXIF orientation applied, 8-bit sRGB RGB); unreadable files throw {@link SkipSample}. */
 export async function decodeRgb(file: string, options: DecodeOptions = {}): Promise<RgbImage> {
   try {
-    const { data, info } = await sharp(file, { limitInputPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS, failOn: 'error' })
-      .rotate()
-      .toColourspace('srgb')
-      .removeAlpha()
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    return toRgbImage(data, info);
+    return await decodeToRgb(sharp(file, { limitInputPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS, failOn: 'error' }));
   } catch (e) {
     throw new SkipSample(decodeFailure(e));
   }
 }
 
-export interface SrDatasetOptions extends DecodeOptions {
-  dir: string;
+export interface SrDatasetOptions extends DecodeOptions, FolderDatasetOptions {
   /** Upscaling factor (4 or 8 in the paper). */
   factor: number;
   /** 'paper' (blur σ = 1 + bicubic, default) or 'bicubic' (matches the benchmark LR images). */
   mode?: DegradeMode;
   /** HR crop side (default 288, the paper's); must be a multiple of `factor`. */
   crop?: number;
-  /** Pairs per batch (default 4, the paper's). */
-  batchSize?: number;
-  /** Shuffle/crop seed (default 0). */
-  seed?: number;
-  /** Resume from the `position` of the last batch consumed. */
-  position?: LoaderPosition;
-  /** Batches prepared ahead (default 3). */
-  prefetch?: number;
-  /** Called once per file left out (unreadable, or smaller than the crop). */
-  onSkip?: (file: string, reason: string) => void;
   /** Worker threads preparing pairs (default: available cores − 1, 1 to 4); 0 = on the main thread. */
   workers?: number;
-  signal?: AbortSignal;
   /** Data-parallel training: this rank's share of the stream (see BatchLoaderOptions.shard). */
   shard?: { rank: number; worldSize: number };
 }
@@ -118,25 +100,18 @@ export interface SrBatch {
   position: LoaderPosition;
 }
 
-export class SrDataset {
-  readonly dir: string;
+export class SrDataset extends FolderDataset<SrPair> {
   readonly factor: number;
   readonly mode: DegradeMode;
   readonly crop: number;
-  readonly batchSize: number;
-  readonly seed: number;
   readonly workers: number;
-  private files: string[] = [];
-  private loader?: BatchLoader<SrPair>;
   private pool?: WorkerPool<SrPairRequest, SrPair>;
 
   constructor(private readonly options: SrDatasetOptions) {
-    this.dir = options.dir;
+    super(options, STYLE_DATA_DEFAULTS.batchSize, 'SrDataset');
     this.factor = options.factor;
     this.mode = options.mode ?? 'paper';
     this.crop = options.crop ?? SR_PATCH;
-    this.batchSize = options.batchSize ?? STYLE_DATA_DEFAULTS.batchSize;
-    this.seed = options.seed ?? 0;
     this.workers = options.workers ?? defaultWorkers();
     if (!Number.isInteger(this.workers) || this.workers < 0) throw new RangeError(`workers must be an integer ≥ 0, got ${this.workers}`);
     if (!Number.isInteger(this.factor) || this.factor < 1) throw new RangeError(`factor must be a positive integer, got ${this.factor}`);
@@ -147,7 +122,6 @@ export class SrDataset {
 
   async init(options: { signal?: AbortSignal } = {}): Promise<this> {
     if (this.loader) return this;
-    this.files = await listImages(this.dir, { signal: options.signal ?? this.options.signal });
     const pairOptions: SrPairOptions = { crop: this.crop, factor: this.factor, mode: this.mode };
     const { maxPixels } = this.options;
     let decode: (file: string, seed: number) => Promise<SrPair>;
@@ -161,24 +135,8 @@ export class SrDataset {
     } else {
       decode = async (file, seed) => makeSrPair(await decodeRgb(file, { maxPixels }), seed, pairOptions);
     }
-    this.loader = new BatchLoader<SrPair>({
-      files: this.files,
-      batchSize: this.batchSize,
-      seed: this.seed,
-      position: this.options.position,
-      prefetch: this.options.prefetch,
-      onSkip: this.options.onSkip,
-      signal: this.options.signal,
-      shard: this.options.shard,
-      name: `super-resolution images in ${this.dir}`,
-      decode: ({ file, seed }) => decode(file, seed),
-    });
+    await this.startLoader('super-resolution images', decode, options.signal);
     return this;
-  }
-
-  /** Number of image files found (usable or not). */
-  get length(): number {
-    return this.files.length;
   }
 
   async next(options: { signal?: AbortSignal } = {}): Promise<SrBatch> {
@@ -188,26 +146,9 @@ export class SrDataset {
     return { hr: hr.data, hrShape: hr.shape, lr: lr.data, lrShape: lr.shape, files, position };
   }
 
-  get position(): LoaderPosition {
-    return this.ready().position;
-  }
-
-  get skipped(): number {
-    return this.loader?.skipped ?? 0;
-  }
-
-  stats(): LoaderStats {
-    return this.ready().stats();
-  }
-
   /** Stop prefetching and end the worker threads. */
-  close(): void {
-    this.loader?.close();
+  override close(): void {
+    super.close();
     void this.pool?.close();
-  }
-
-  private ready(): BatchLoader<SrPair> {
-    if (!this.loader) throw new Error('SrDataset: call init() before using it');
-    return this.loader;
   }
 }

@@ -15,9 +15,10 @@
  * most of the speed.
  */
 import sharp from 'sharp';
-import { DEFAULT_MAX_PIXELS, toRgbImage, type RgbImage } from './image.js';
+import { DEFAULT_MAX_PIXELS, decodeToRgb, type RgbImage } from './image.js';
 import { listImages } from './image-folder.js';
-import { BatchLoader, SkipSample, type LoaderPosition, type LoaderStats } from './batch-loader.js';
+import { SkipSample, type LoaderPosition } from './batch-loader.js';
+import { FolderDataset, type FolderDatasetOptions } from './folder-dataset.js';
 import { packBatch, type BatchShape } from './tensor-layout.js';
 
 export type { LoaderPosition, LoaderStats } from './batch-loader.js';
@@ -34,14 +35,9 @@ export interface DecodeOptions {
  */
 export async function decodeSquare(file: string, size: number, options: DecodeOptions = {}): Promise<RgbImage> {
   try {
-    const { data, info } = await sharp(file, { limitInputPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS, failOn: 'error' })
-      .rotate()
-      .resize(size, size, { fit: 'cover', position: 'centre', kernel: 'lanczos3' })
-      .toColourspace('srgb')
-      .removeAlpha()
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    return toRgbImage(data, info);
+    return await decodeToRgb(sharp(file, { limitInputPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS, failOn: 'error' }), (s) =>
+      s.resize(size, size, { fit: 'cover', position: 'centre', kernel: 'lanczos3' }),
+    );
   } catch (e) {
     throw new SkipSample(decodeFailure(e));
   }
@@ -57,23 +53,9 @@ export function decodeFailure(e: unknown): string {
   return !message || message === 'Unknown error' ? 'could not be decoded (corrupt or truncated?)' : message;
 }
 
-export interface StyleDatasetOptions extends DecodeOptions {
-  dir: string;
+export interface StyleDatasetOptions extends DecodeOptions, FolderDatasetOptions {
   /** Side of the square training images (default 256, the paper's). */
   size?: number;
-  /** Images per batch (default 4, the paper's). */
-  batchSize?: number;
-  /** Shuffle seed; epoch e is shuffled with seed + e (default 0). */
-  seed?: number;
-  /** Resume from the `position` of the last batch consumed. */
-  position?: LoaderPosition;
-  /** Batches decoded ahead (default 3). */
-  prefetch?: number;
-  /** Called once for each file that cannot be decoded (the file is then left out). */
-  onSkip?: (file: string, reason: string) => void;
-  signal?: AbortSignal;
-  /** Data-parallel training: this rank's share of the stream (see BatchLoaderOptions.shard). */
-  shard?: { rank: number; worldSize: number };
 }
 
 export interface StyleBatch {
@@ -88,74 +70,27 @@ export interface StyleBatch {
 /** The paper's training data (§4.1): 256×256 images, batches of 4; 8 validation images. The training options (src/train/options.ts) use these. */
 export const STYLE_DATA_DEFAULTS = { imageSize: 256, batchSize: 4, validationCount: 8 } as const;
 
-export class StyleDataset {
-  readonly dir: string;
+export class StyleDataset extends FolderDataset<RgbImage> {
   readonly size: number;
-  readonly batchSize: number;
-  readonly seed: number;
-  private files: string[] = [];
-  private loader?: BatchLoader<RgbImage>;
 
   constructor(private readonly options: StyleDatasetOptions) {
-    this.dir = options.dir;
+    super(options, STYLE_DATA_DEFAULTS.batchSize, 'StyleDataset');
     this.size = options.size ?? STYLE_DATA_DEFAULTS.imageSize;
-    this.batchSize = options.batchSize ?? STYLE_DATA_DEFAULTS.batchSize;
-    this.seed = options.seed ?? 0;
     if (!Number.isInteger(this.size) || this.size < 1) throw new RangeError(`size must be a positive integer, got ${this.size}`);
   }
 
   /** List the folder and start decoding ahead. */
   async init(options: { signal?: AbortSignal } = {}): Promise<this> {
     if (this.loader) return this;
-    this.files = await listImages(this.dir, { signal: options.signal ?? this.options.signal });
     const { size } = this;
-    this.loader = new BatchLoader<RgbImage>({
-      files: this.files,
-      batchSize: this.batchSize,
-      seed: this.seed,
-      position: this.options.position,
-      prefetch: this.options.prefetch,
-      onSkip: this.options.onSkip,
-      signal: this.options.signal,
-      shard: this.options.shard,
-      name: `style images in ${this.dir}`,
-      decode: ({ file }) => decodeSquare(file, size, this.options),
-    });
+    await this.startLoader('style images', (file) => decodeSquare(file, size, this.options), options.signal);
     return this;
-  }
-
-  /** Number of image files found (readable or not). */
-  get length(): number {
-    return this.files.length;
   }
 
   async next(options: { signal?: AbortSignal } = {}): Promise<StyleBatch> {
     const { samples, files, position } = await this.ready().next(options);
     const { data, shape } = packBatch(samples);
     return { data, shape, files, position };
-  }
-
-  /** Where to resume: the position after the last batch returned. */
-  get position(): LoaderPosition {
-    return this.ready().position;
-  }
-
-  /** Distinct files skipped so far. */
-  get skipped(): number {
-    return this.loader?.skipped ?? 0;
-  }
-
-  stats(): LoaderStats {
-    return this.ready().stats();
-  }
-
-  close(): void {
-    this.loader?.close();
-  }
-
-  private ready(): BatchLoader<RgbImage> {
-    if (!this.loader) throw new Error('StyleDataset: call init() before using it');
-    return this.loader;
   }
 }
 
