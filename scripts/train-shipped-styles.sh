@@ -37,8 +37,12 @@
 #   down by stride 4 can draw strokes locked to a period-4 grid fixed to the image; this term makes
 #   such a pattern cost (a shift that is not a multiple of 4 moves the photo but not the grid), so
 #   it attacks the grid figure of issue 13 and the video flicker of issue 15 at once. Measured on
-#   the previous starry-night network: grid 387 → 168 and flicker 2× lower after a 350-iteration
-#   fine-tune; from scratch it costs ~30 % per step (the transformation network runs twice, VGG once).
+#   starry-night (README "Grid artefacts"): without the term 239 on the grid figure at 1,200
+#   iterations; λ 300 from the start 94 at 975; then 200 more at λ 1500: 37 (ml5 "wave" 66), with
+#   flicker 2.5× (pan) and 2.1× (still) lower than the no-term network. λ 1500 costs style loss
+#   (+12 % total at 256 px against λ 300), so runs start at 300 and go on at 1500 (the default now;
+#   not an identity key, so --resume continues with it). ~30 % more per step (the transformation
+#   network runs twice, VGG once).
 # - Workers: WORKERS loops run side by side, each over its share of STYLES (every WORKERS-th), with
 #   THREADS threads each. Default 2 × 1 thread on this 2-core machine: measured here (Xeon with
 #   AMX), one 2-thread training alone ran 7.5 img/s, but as soon as any other process wanted a core
@@ -56,7 +60,7 @@
 #   STAGE1_ITERATIONS [4000] at 128 px, then ITERATIONS [40000] in all at 256 px
 #   CHUNK1 [200]  CHUNK2 [50] (most iterations per chunk)  CHUNK_MINUTES [12] (a chunk's length, from the
 #   measured speed; STEP_CHUNKS=1: fixed CHUNK1/CHUNK2)  CKPT1 [20]  CKPT2 [10]  BATCH [4]  WORKERS [2]  THREADS [1] (per worker)  NICE [19]
-#   STABILITY_WEIGHT [300] (λ of the shift + noise stability term, 0: off; see below)
+#   STABILITY_WEIGHT [1500] (λ of the shift + noise stability term, 0: off; see below)
 #   STYLE_WEIGHT / TV_WEIGHT [the profile's]  ROUNDS [0 = until every style reaches ITERATIONS]
 #   PERCEPTUAL_DATA [../shared/data]  RUNS_DIR [runs/styles]  MODELS_DIR [models]  REFRESH_CODE [0]
 #   SAMPLE_PHOTO [$DATA/content/chicago.jpg]  PUBLISH_MIN_ITERATIONS [1000] (before that, no model folder is written:
@@ -81,7 +85,7 @@ ITERATIONS=${ITERATIONS:-40000}
 CHUNK1=${CHUNK1:-200}; CHUNK2=${CHUNK2:-50}; CHUNK_MINUTES=${CHUNK_MINUTES:-12}
 CKPT1=${CKPT1:-20}; CKPT2=${CKPT2:-10}
 BATCH=${BATCH:-4}
-STABILITY_WEIGHT=${STABILITY_WEIGHT:-300}
+STABILITY_WEIGHT=${STABILITY_WEIGHT:-1500}
 THREADS=${THREADS:-1}
 WORKERS=${WORKERS:-2}
 WORKER=${WORKER:-}   # set by `start` for each worker loop; empty for `run` in the foreground
