@@ -14,7 +14,7 @@
  * The page shows "not yet computed" where a Gatys result is missing or stale (`--no-gatys` redraws
  * the page and the network images only).
  *
- * usage: node --import tsx scripts/gallery.ts [--size 320] [--gatys-iterations 150] [--models all|a,b]
+ * usage: node --import tsx scripts/gallery.ts [--size 320] [--gatys-iterations 150] [--models all|a,b (names in models/ or folders)]
  *          [--photos chicago,stata,hoovertowernight] [--no-gatys] [--out docs/gallery]
  */
 import path from 'node:path';
@@ -48,7 +48,7 @@ mkdirSync(outDir, { recursive: true });
 const root = shippedModelsDir();
 const modelsArg = get('models', 'all');
 const readCard = (d: string) => JSON.parse(readFileSync(path.join(d, 'card.json'), 'utf8')) as StyleCardFields & { task?: string; kind?: string; title?: string };
-const models = (modelsArg === 'all' ? readdirSync(root).map((d) => path.join(root, d)) : modelsArg.split(',').map((m) => path.join(root, m)))
+const models = (modelsArg === 'all' ? readdirSync(root).map((d) => path.join(root, d)) : modelsArg.split(',').map((m) => (existsSync(path.join(m, 'card.json')) ? path.resolve(m) : path.join(root, m))))
   .filter((d) => existsSync(path.join(d, 'card.json')) && readCard(d).task === 'style' && readCard(d).styleImage)
   .sort();
 const photos = photoNames.map((n) => path.join(sharedDataDir(), 'content', `${n}.jpg`));

@@ -6,6 +6,7 @@
 #   bash scripts/train-shipped-styles.sh start     # in the background (nohup setsid), low priority; idempotent
 #   bash scripts/train-shipped-styles.sh status    # iterations, stage and CPU hours per style; running or not
 #   bash scripts/train-shipped-styles.sh stop      # SIGTERM: the running chunk writes its checkpoint and exits
+#   bash scripts/train-shipped-styles.sh finish    # stop after the running chunks (their model folders are refreshed)
 #   bash scripts/train-shipped-styles.sh refresh   # models/<name>/ from the latest completed chunks, no training
 #   bash scripts/train-shipped-styles.sh run       # the same loop in the foreground (one worker: all STYLES)
 #
@@ -40,8 +41,8 @@
 #   starry-night (README "Grid artefacts"): without the term 239 on the grid figure at 1,200
 #   iterations; λ 300 from the start 94 at 975; then 200 more at λ 1500: 37 (ml5 "wave" 66), with
 #   flicker 2.5× (pan) and 2.1× (still) lower than the no-term network. λ 1500 costs style loss
-#   (+12 % total at 256 px against λ 300), so runs start at 300 and go on at 1500 (the default now;
-#   not an identity key, so --resume continues with it). ~30 % more per step (the transformation
+#   (+12 % total at 256 px against λ 300). The fourth sitting's runs started at 300 and went on at
+#   1500, now the default (λ is not an identity key: --resume continues with a new value). ~30 % more per step (the transformation
 #   network runs twice, VGG once).
 # - Workers: WORKERS loops run side by side, each over its share of STYLES (every WORKERS-th), with
 #   THREADS threads each. Default 2 × 1 thread on this 2-core machine: measured here (Xeon with
@@ -298,6 +299,7 @@ run_loop() {
     for name in $ordered; do
       mkdir -p "$RUNS/$name"
       [ "${fails[$name]:-0}" -ge 3 ] && continue
+      [ -f "$RUNS/.finish" ] && { say "finish requested: worker ${WORKER:-0} stops"; break 2; }
       local r=0; train_chunk "$name" || r=$?
       case $r in
         0) active=1; fails[$name]=0 ;;
@@ -333,6 +335,7 @@ case "${1:-start}" in
   start)
     pids=$(running_pids | tr '\n' ' ')
     if [ -n "$pids" ]; then echo "already running (worker pids $pids); log: $LOG"; exit 0; fi
+    rm -f "$RUNS/.finish"
     ensure_code   # once, before the workers start (they would race to take it)
     cp "$REPO/scripts/train-shipped-styles.sh" "$RUNS/.loop.sh"
     for ((k = 0; k < WORKERS; k++)); do
@@ -347,6 +350,9 @@ case "${1:-start}" in
     pids=$(running_pids)
     [ -n "$pids" ] || { echo "not running"; exit 0; }
     for pid in $pids; do kill -TERM -- "-$(ps -o pgid= -p "$pid" | tr -d ' ')" 2>/dev/null && echo "sent SIGTERM to worker pid $pid and its chunk"; done ;;
+  finish)
+    [ -n "$(running_pids)" ] || { echo "not running"; exit 0; }
+    touch "$RUNS/.finish"; echo "each worker stops after its running chunk (its model folder is then refreshed); 'status' shows when" ;;
   refresh)
     ensure_code
     for name in $STYLES; do
@@ -354,5 +360,5 @@ case "${1:-start}" in
         if [ -f "$RUNS/$name/$px/model/weights.safetensors" ]; then publish "$name" "$RUNS/$name/$px"; break; fi
       done
     done ;;
-  *) echo "usage: $0 [start|run|status|stop|refresh]" >&2; exit 2 ;;
+  *) echo "usage: $0 [start|run|status|stop|finish|refresh]" >&2; exit 2 ;;
 esac
