@@ -256,7 +256,8 @@ publish() {
   local stage1=0; [ -f "$RUNS/$name/$SIZE1/checkpoint.safetensors" ] && stage1=$(ckpt_iteration "$RUNS/$name/$SIZE1/checkpoint.safetensors")
   node -e '
     const fs = require("fs");
-    const [src, out, title, cpu, stage1, size1, size2, dir, name] = process.argv.slice(1);
+    const path = require("path");
+    const [src, out, title, cpu, stage1, size1, size2, runDir, name, dir] = process.argv.slice(1);
     const card = JSON.parse(fs.readFileSync(src, "utf8"));
     const size = card.data.imageSize;
     card.name = name;
@@ -267,9 +268,24 @@ publish() {
     card.cpuHours = Number((Number(cpu) / 3600).toFixed(3));
     card.trainingHours = Number((card.trainingSeconds / 3600).toFixed(3));
     card.trainedBy = "scripts/train-shipped-styles.sh (nice 19, shared 2-core machine: wall time includes waiting for the CPU)";
-    card.run = dir;
+    // The stability term (issue 15) as it was over the run: its λ may change between chunks
+    // (not an identity key), so the card gives each stretch, from the start/resume events of the log.
+    try {
+      const events = fs.readFileSync(path.join(dir, "log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
+        .filter((r) => r.kind === "event" && (r.event === "start" || r.event === "resume") && r.iteration < card.iterations);
+      const stretches = [];
+      for (const e of events) {
+        const st = e.config?.stability ?? { weight: 0 };
+        const last = stretches.at(-1);
+        if (last && last.weight === st.weight && last.noise === st.noise && last.shift === st.shift) continue;
+        if (last) last.to = e.iteration;
+        stretches.push({ from: e.iteration, to: card.iterations, weight: st.weight ?? 0, noise: st.noise, shift: st.shift });
+      }
+      if (stretches.length) card.stability = stretches;
+    } catch {}
+    card.run = runDir;
     fs.writeFileSync(out, JSON.stringify(card, null, 2) + "\n");' \
-    "$dir/model/card.json" "$tmp/card.json" "$(title_of "$name")" "$cpu" "$stage1" "$SIZE1" "$SIZE2" "runs/styles/$name/$(basename "$dir")" "$name"
+    "$dir/model/card.json" "$tmp/card.json" "$(title_of "$name")" "$cpu" "$stage1" "$SIZE1" "$SIZE2" "runs/styles/$name/$(basename "$dir")" "$name" "$dir"
   # The ONNX file is checked against the engine by `export`; a model folder is only replaced whole.
   if ! perceptual export "$tmp" -o "$tmp/model.onnx" >>"$RUNS/$name/train.out" 2>&1; then rm -rf "$tmp"; return 1; fi
   if [ -f "$SAMPLE_PHOTO" ] && ! perceptual stylize "$SAMPLE_PHOTO" --style "$tmp" --max-side 512 -o "$tmp/sample.jpg" --quality 85 >>"$RUNS/$name/train.out" 2>&1; then

@@ -79,6 +79,24 @@ test('checkpoint + resume continues exactly like an uninterrupted run', async ()
   assert.ok(readFileSync(path.join(dir, 'losses.svg'), 'utf8').startsWith('<svg'));
 });
 
+test('a resume that asks for the iterations already done runs no step and reports the run as it was', async () => {
+  const dir = tmp();
+  const first = new ToyTask();
+  const r1 = await train(first, { outDir: dir, iterations: 3, checkpointEvery: 100, validateEvery: 3, quiet: true });
+  const ck = await loadCheckpoint(path.join(dir, 'checkpoint.safetensors'));
+  const again = new ToyTask(ck.position);
+  const r2 = await train(again, { outDir: dir, iterations: 3, resume: 'auto', checkpointEvery: 100, validateEvery: 100, quiet: true });
+  assert.equal(r2.iteration, 3);
+  assert.ok(r2.completed);
+  assert.deepEqual(weights(again), weights(first));
+  // the last losses come from the checkpoint (they were {} before), and the speed is the whole run's, not 0
+  assert.deepEqual(r2.lastTrain, r1.lastTrain);
+  assert.ok(Object.keys(r2.lastTrain).length > 0);
+  assert.deepEqual(r2.lastVal, r1.lastVal);
+  const whole = (3 * 2) / r2.elapsed;
+  assert.ok(r2.imagesPerSecond > 0 && Math.abs(r2.imagesPerSecond - whole) / whole < 0.05, `images/s ${r2.imagesPerSecond}, expected ${whole}`);
+});
+
 test('an aborted run (Ctrl-C) saves a checkpoint where it stopped', async () => {
   const dir = tmp();
   const ac = new AbortController();
