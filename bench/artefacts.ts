@@ -5,7 +5,8 @@
  * by default the issue's 712×474 chicago photo. Further image files (e.g. Gatys results) may be
  * listed; they are measured as they are. Prints a table; with --json also writes it.
  *
- * Goal (issue 13): every shipped style at most ml5 "wave"'s figure on the same photo.
+ * Goal (issue 13): every shipped style at most ml5 "wave"'s figure on the same photo. Beside it, the
+ * share of near-black pixels (darkFraction): the dark patches instance-norm networks paint early on.
  *
  * usage: npm run bench:artefacts -- [--photo FILE] [--size PX (longer side; default: as it is)] [--models all|a,b] [--ml5 DIR|none] [--json FILE] [image …]
  */
@@ -14,7 +15,7 @@ import os from 'node:os';
 import { existsSync, mkdtempSync, rmSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
 import { loadImage, type RgbImage } from '../src/data/image.js';
 import { loadImageResized } from '../src/data/tensor-image.js';
-import { gridArtefacts, ARTEFACT_DEFAULTS } from '../src/metrics/artefacts.js';
+import { gridArtefacts, darkFraction, ARTEFACT_DEFAULTS } from '../src/metrics/artefacts.js';
 import { loadStyleModel } from '../src/infer/load-model.js';
 import { importMl5 } from '../src/models/ml5/index.js';
 import { sharedDataDir, shippedModelsDir } from '../src/util/paths.js';
@@ -43,10 +44,10 @@ function styleModels(): string[] {
 }
 
 const photo = flags.has('size') ? await loadImageResized(photoFile, Number(flags.get('size'))) : await loadImage(photoFile);
-const rows: Array<{ what: string; figure: number; note?: string }> = [];
+const rows: Array<{ what: string; figure: number; dark: number; note?: string }> = [];
 const measure = (what: string, img: RgbImage, note?: string) => {
   const f = gridArtefacts(img);
-  rows.push({ what, figure: f.figure, note });
+  rows.push({ what, figure: f.figure, dark: darkFraction(img), note });
   console.error(`${what}: ${f.figure.toFixed(1)}  (${f.peaks.map((p) => p.ratio.toFixed(0)).join(' ')})`);
 };
 
@@ -83,7 +84,7 @@ for (const file of extra) {
 }
 
 console.log(`\nGrid-artefact figure on ${path.basename(photoFile)} (${photo.width}×${photo.height}); luminance, Hann window, peak ±${ARTEFACT_DEFAULTS.peakRadius} bin over the median of ±${ARTEFACT_DEFAULTS.neighbourhoodRadius} bins, geometric mean of 15 frequencies; ${os.cpus()[0]?.model ?? 'CPU'}`);
-console.log(`| image | figure | ${ml5Figure ? '/ ml5 wave | ' : ''}model |`);
-console.log(`|---|---|${ml5Figure ? '---|' : ''}---|`);
-for (const r of rows) console.log(`| ${r.what} | ${r.figure.toFixed(1)} | ${ml5Figure ? `${(r.figure / ml5Figure).toFixed(2)} | ` : ''}${r.note ?? ''} |`);
+console.log(`| image | figure | ${ml5Figure ? '/ ml5 wave | ' : ''}dark patches (max channel ≤ 12) | model |`);
+console.log(`|---|---|${ml5Figure ? '---|' : ''}---|---|`);
+for (const r of rows) console.log(`| ${r.what} | ${r.figure.toFixed(1)} | ${ml5Figure ? `${(r.figure / ml5Figure).toFixed(2)} | ` : ''}${(100 * r.dark).toFixed(2)} % | ${r.note ?? ''} |`);
 if (flags.has('json')) writeFileSync(flags.get('json')!, JSON.stringify({ photo: photoFile, width: photo.width, height: photo.height, options: ARTEFACT_DEFAULTS, rows }, null, 2) + '\n');

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fft, fft2Real } from './fft.js';
-import { gridArtefacts, hann, GRID_FREQUENCIES, ARTEFACT_DEFAULTS } from './artefacts.js';
+import { gridArtefacts, hann, darkFraction, GRID_FREQUENCIES, ARTEFACT_DEFAULTS } from './artefacts.js';
 import type { RgbImage } from '../data/image.js';
 import { loadImage } from '../data/image.js';
 import { sharedDataDir } from '../util/paths.js';
@@ -178,3 +178,13 @@ test('the figure equals an independent numpy implementation (np.fft.fft2, np.han
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('darkFraction counts the pixels whose brightest channel is at most the threshold', () => {
+  // 2×2: (0,0,0) dark, (12,5,0) dark at 12, (13,0,0) not, (200,200,200) not
+  const img = { data: Uint8Array.from([0, 0, 0, 12, 5, 0, 13, 0, 0, 200, 200, 200]), width: 2, height: 2, channels: 3 as const };
+  assert.equal(darkFraction(img), 0.5);
+  assert.equal(darkFraction(img, 13), 0.75);
+  assert.equal(darkFraction(img, 0), 0.25);
+  assert.throws(() => darkFraction({ ...img, data: img.data.subarray(0, 9) }), /darkFraction: expected an RGB image with 12 bytes, got 9/);
+});
+

@@ -130,3 +130,19 @@ export function gridArtefactsOfPlane(plane: ArrayLike<number>, width: number, he
 export function gridArtefacts(img: RgbImage, options: ArtefactOptions = {}): ArtefactFigure {
   return gridArtefactsOfPlane(lumaPlane(img), img.width, img.height, options);
 }
+
+/**
+ * Dark patches: the share of pixels whose brightest channel is at most `threshold` (0–255), i.e.
+ * where a style network has driven its output tanh to its black end. Instance-norm networks early in
+ * training paint such patches over dark parts of a photo (the "droplets" StyleGAN 2 traced to
+ * per-image normalisation; the stability term, which any saturated region satisfies for free,
+ * enlarges them). Compare with the photo's own share: a night photo has dark pixels of its own.
+ */
+export function darkFraction(img: RgbImage, threshold = 12): number {
+  if (img.channels !== 3 || img.data.length !== img.width * img.height * 3) {
+    throw new Error(`darkFraction: expected an RGB image with ${img.width * img.height * 3} bytes, got ${img.data.length} bytes of ${img.channels} channels`);
+  }
+  let n = 0;
+  for (let i = 0; i < img.data.length; i += 3) if (Math.max(img.data[i]!, img.data[i + 1]!, img.data[i + 2]!) <= threshold) n++;
+  return n / (img.width * img.height);
+}
