@@ -42,7 +42,10 @@
 #   iterations; λ 300 from the start 94 at 975; then 200 more at λ 1500: 37 (ml5 "wave" 66), with
 #   flicker 2.5× (pan) and 2.1× (still) lower than the no-term network. λ 1500 costs style loss
 #   (+12 % total at 256 px against λ 300). The fourth sitting's runs started at 300 and went on at
-#   1500, now the default (λ is not an identity key: --resume continues with a new value). ~30 % more per step (the transformation
+#   1500, now the default (λ is not an identity key: --resume continues with a new value). Caveat,
+#   measured after: with instance norm the term also enlarges dark "droplet" patches (near-black
+#   share on chicago 1.18 % without, 2.99 % / 6.56 % with), README "Where the new styles stand";
+#   choose the next recipe on grid, dark share and Figure-5 loss together (bench/artefacts.ts prints both). ~30 % more per step (the transformation
 #   network runs twice, VGG once).
 # - Workers: WORKERS loops run side by side, each over its share of STYLES (every WORKERS-th), with
 #   THREADS threads each. Default 2 × 1 thread on this 2-core machine: measured here (Xeon with
