@@ -260,7 +260,7 @@ publish() {
   node -e '
     const fs = require("fs");
     const path = require("path");
-    const [src, out, title, cpu, stage1, size1, size2, runDir, name, dir] = process.argv.slice(1);
+    const [src, out, title, cpu, stage1, size1, size2, name, dir] = process.argv.slice(1);
     const card = JSON.parse(fs.readFileSync(src, "utf8"));
     const size = card.data.imageSize;
     card.name = name;
@@ -286,9 +286,9 @@ publish() {
       }
       if (stretches.length) card.stability = stretches;
     } catch {}
-    card.run = runDir;
+    card.run = path.join("runs/styles", name, path.basename(dir));
     fs.writeFileSync(out, JSON.stringify(card, null, 2) + "\n");' \
-    "$dir/model/card.json" "$tmp/card.json" "$(title_of "$name")" "$cpu" "$stage1" "$SIZE1" "$SIZE2" "runs/styles/$name/$(basename "$dir")" "$name" "$dir"
+    "$dir/model/card.json" "$tmp/card.json" "$(title_of "$name")" "$cpu" "$stage1" "$SIZE1" "$SIZE2" "$name" "$dir"
   # The ONNX file is checked against the engine by `export`; a model folder is only replaced whole.
   if ! perceptual export "$tmp" -o "$tmp/model.onnx" >>"$RUNS/$name/train.out" 2>&1; then rm -rf "$tmp"; return 1; fi
   if [ -f "$SAMPLE_PHOTO" ] && ! perceptual stylize "$SAMPLE_PHOTO" --style "$tmp" --max-side 512 -o "$tmp/sample.jpg" --quality 85 >>"$RUNS/$name/train.out" 2>&1; then

@@ -24,7 +24,7 @@ export interface FolderDatasetOptions {
   shard?: { rank: number; worldSize: number };
 }
 
-export abstract class FolderDataset<Sample> {
+export abstract class FolderDataset<Sample, Options extends FolderDatasetOptions = FolderDatasetOptions> {
   readonly dir: string;
   readonly batchSize: number;
   readonly seed: number;
@@ -32,27 +32,27 @@ export abstract class FolderDataset<Sample> {
   protected loader?: BatchLoader<Sample>;
 
   constructor(
-    protected readonly base: FolderDatasetOptions,
+    protected readonly options: Options,
     defaultBatchSize: number,
     private readonly label: string,
   ) {
-    this.dir = base.dir;
-    this.batchSize = base.batchSize ?? defaultBatchSize;
-    this.seed = base.seed ?? 0;
+    this.dir = options.dir;
+    this.batchSize = options.batchSize ?? defaultBatchSize;
+    this.seed = options.seed ?? 0;
   }
 
   /** List the folder (once) and start preparing batches ahead with `decode`. */
   protected async startLoader(what: string, decode: (file: string, seed: number) => Promise<Sample>, signal?: AbortSignal): Promise<void> {
-    this.files = await listImages(this.dir, { signal: signal ?? this.base.signal });
+    this.files = await listImages(this.dir, { signal: signal ?? this.options.signal });
     this.loader = new BatchLoader<Sample>({
       files: this.files,
       batchSize: this.batchSize,
       seed: this.seed,
-      position: this.base.position,
-      prefetch: this.base.prefetch,
-      onSkip: this.base.onSkip,
-      signal: this.base.signal,
-      shard: this.base.shard,
+      position: this.options.position,
+      prefetch: this.options.prefetch,
+      onSkip: this.options.onSkip,
+      signal: this.options.signal,
+      shard: this.options.shard,
       name: `${what} in ${this.dir}`,
       decode: ({ file, seed }) => decode(file, seed),
     });

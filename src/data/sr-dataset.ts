@@ -50,8 +50,6 @@ export interface SrDatasetOptions extends DecodeOptions, FolderDatasetOptions {
   crop?: number;
   /** Worker threads preparing pairs (default: available cores − 1, 1 to 4); 0 = on the main thread. */
   workers?: number;
-  /** Data-parallel training: this rank's share of the stream (see BatchLoaderOptions.shard). */
-  shard?: { rank: number; worldSize: number };
 }
 
 export interface SrPair {
@@ -100,14 +98,14 @@ export interface SrBatch {
   position: LoaderPosition;
 }
 
-export class SrDataset extends FolderDataset<SrPair> {
+export class SrDataset extends FolderDataset<SrPair, SrDatasetOptions> {
   readonly factor: number;
   readonly mode: DegradeMode;
   readonly crop: number;
   readonly workers: number;
   private pool?: WorkerPool<SrPairRequest, SrPair>;
 
-  constructor(private readonly options: SrDatasetOptions) {
+  constructor(options: SrDatasetOptions) {
     super(options, STYLE_DATA_DEFAULTS.batchSize, 'SrDataset');
     this.factor = options.factor;
     this.mode = options.mode ?? 'paper';

@@ -70,10 +70,10 @@ export interface StyleBatch {
 /** The paper's training data (§4.1): 256×256 images, batches of 4; 8 validation images. The training options (src/train/options.ts) use these. */
 export const STYLE_DATA_DEFAULTS = { imageSize: 256, batchSize: 4, validationCount: 8 } as const;
 
-export class StyleDataset extends FolderDataset<RgbImage> {
+export class StyleDataset extends FolderDataset<RgbImage, StyleDatasetOptions> {
   readonly size: number;
 
-  constructor(private readonly options: StyleDatasetOptions) {
+  constructor(options: StyleDatasetOptions) {
     super(options, STYLE_DATA_DEFAULTS.batchSize, 'StyleDataset');
     this.size = options.size ?? STYLE_DATA_DEFAULTS.imageSize;
     if (!Number.isInteger(this.size) || this.size < 1) throw new RangeError(`size must be a positive integer, got ${this.size}`);

@@ -107,9 +107,9 @@ export async function train<Batch>(task: TrainingTask<Batch>, options: TrainerOp
   const optimizer = new Adam(params, { lr: options.lr ?? COMMON_TRAIN_OPTIONS.lr.default });
   let iteration = 0;
   let elapsedBefore = 0;
-  /** The resumed run's last losses (a resume that runs no step still reports them). */
-  let resumedTrain: Record<string, number> = {};
-  let resumedVal: Record<string, number> | undefined;
+  /** Last losses; a resume starts from the checkpoint's (so a resume that runs no step still reports them). */
+  let lastTrain: Record<string, number> = {};
+  let lastVal: Record<string, number> | undefined;
 
   const resumeFrom = options.resume === 'auto' ? (existsSync(ckptFile) ? ckptFile : undefined) : options.resume;
   if (resumeFrom) {
@@ -124,8 +124,8 @@ export async function train<Batch>(task: TrainingTask<Batch>, options: TrainerOp
     iteration = ck.iteration;
     elapsedBefore = ck.elapsed;
     const extra = ck.extra as { lastTrain?: Record<string, number>; lastVal?: Record<string, number> } | undefined;
-    resumedTrain = extra?.lastTrain ?? {};
-    resumedVal = extra?.lastVal;
+    lastTrain = extra?.lastTrain ?? {};
+    lastVal = extra?.lastVal;
     const pos = task.dataPosition();
     // data-parallel: this rank's own position (checked when the world size is the checkpoint's)
     const expected = dp ? dp.resumePosition(ck) : ck.position;
@@ -143,8 +143,6 @@ export async function train<Batch>(task: TrainingTask<Batch>, options: TrainerOp
   const progress = options.progress ?? createProgress({ label: task.name, quiet: options.quiet || !writer, lineEvery: logEvery });
   const started = Date.now();
   const startIteration = iteration;
-  let lastTrain: Record<string, number> = resumedTrain;
-  let lastVal: Record<string, number> | undefined = resumedVal;
   let interrupted = false;
 
   const elapsed = () => elapsedBefore + (Date.now() - started) / 1000;
@@ -255,8 +253,8 @@ export async function train<Batch>(task: TrainingTask<Batch>, options: TrainerOp
   await writePlot();
   // This session's speed; a resumed session that ran no step (asked for the iterations already
   // done, to write the model folder) reports the whole run's instead of 0.
-  const rate = () => (iteration > startIteration ? (iteration - startIteration) * stepImages / ((Date.now() - started) / 1000) : iteration * stepImages / Math.max(elapsed(), 1e-9));
+  const rate = iteration > startIteration ? (iteration - startIteration) * stepImages / ((Date.now() - started) / 1000) : iteration * stepImages / Math.max(elapsed(), 1e-9);
   const wait = task.dataWaitMs?.();
   const dataWaitFraction = wait === undefined ? undefined : wait / (Date.now() - started);
-  return { iteration, completed: iteration >= options.iterations, interrupted, elapsed: elapsed(), lastTrain, lastVal, checkpoint: ckptFile, imagesPerSecond: rate(), dataWaitFraction };
+  return { iteration, completed: iteration >= options.iterations, interrupted, elapsed: elapsed(), lastTrain, lastVal, checkpoint: ckptFile, imagesPerSecond: rate, dataWaitFraction };
 }
