@@ -64,7 +64,10 @@
 #   STAGE1_ITERATIONS [4000] at 128 px, then ITERATIONS [40000] in all at 256 px
 #   CHUNK1 [200]  CHUNK2 [50] (most iterations per chunk)  CHUNK_MINUTES [12] (a chunk's length, from the
 #   measured speed; STEP_CHUNKS=1: fixed CHUNK1/CHUNK2)  CKPT1 [20]  CKPT2 [10]  BATCH [4]  WORKERS [2]  THREADS [1] (per worker)  NICE [19]
-#   STABILITY_WEIGHT [1500] (λ of the shift + noise stability term, 0: off; see below)
+#   STABILITY_WEIGHT [1500] (λ of the shift + noise stability term, 0: off; see below)  STABILITY_WEIGHTS ["name=λ …": per style]
+#   INIT_FROM ["name=model-folder …": a style with no checkpoint starts from those weights, e.g. a converted
+#   shipped network (scripts/resize-conv-model.ts); with STAGE1_ITERATIONS=0 it trains at 256 px at once]
+#   STYLE_SIZE1 / STYLE_SIZE2 [192 / 384] (the style image's longer side in each stage)
 #   STYLE_WEIGHT / TV_WEIGHT [the profile's]  ROUNDS [0 = until every style reaches ITERATIONS]
 #   PERCEPTUAL_DATA [../shared/data]  RUNS_DIR [runs/styles]  MODELS_DIR [models]  REFRESH_CODE [0]
 #   SAMPLE_PHOTO [$DATA/content/chicago.jpg]  PUBLISH_MIN_ITERATIONS [1000] (before that, no model folder is written:
@@ -83,13 +86,16 @@ STYLES=${STYLES:-"starry-night great-wave the-scream composition-vii shipwreck-m
 ARCH=${ARCH:-paper-instance-rc}
 PROFILE=${PROFILE:-paper-vgg19}
 VGG=${VGG:-$DATA/vgg19-keras:$DATA/vgg19-full-uint8}
-SIZE1=128; STYLE_SIZE1=192; SIZE2=256; STYLE_SIZE2=384
+SIZE1=128; SIZE2=256
+STYLE_SIZE1=${STYLE_SIZE1:-192}; STYLE_SIZE2=${STYLE_SIZE2:-384}
+INIT_FROM=${INIT_FROM:-}   # "name=model-folder …": a style with no checkpoint yet starts from these weights (--init)
 STAGE1_ITERATIONS=${STAGE1_ITERATIONS:-4000}
 ITERATIONS=${ITERATIONS:-40000}
 CHUNK1=${CHUNK1:-200}; CHUNK2=${CHUNK2:-50}; CHUNK_MINUTES=${CHUNK_MINUTES:-12}
 CKPT1=${CKPT1:-20}; CKPT2=${CKPT2:-10}
 BATCH=${BATCH:-4}
 STABILITY_WEIGHT=${STABILITY_WEIGHT:-1500}
+STABILITY_WEIGHTS=${STABILITY_WEIGHTS:-}   # "name=λ …": a style's own λ_stab (e.g. more where its grid figure stays high)
 THREADS=${THREADS:-1}
 WORKERS=${WORKERS:-2}
 WORKER=${WORKER:-}   # set by `start` for each worker loop; empty for `run` in the foreground
@@ -213,15 +219,23 @@ train_chunk() {
     dir=$dir1; size=$SIZE1; ssize=$STYLE_SIZE1; every=$CKPT1
     target=$(( it1 + CHUNK1 < STAGE1_ITERATIONS ? it1 + CHUNK1 : STAGE1_ITERATIONS ))
   else
-    [ -f "$dir2/checkpoint.safetensors" ] || start_stage2 "$dir1/checkpoint.safetensors" "$dir2/checkpoint.safetensors"
+    # STAGE1_ITERATIONS=0 (a fine-tune from INIT_FROM): straight to the 256-px stage.
+    [ -f "$dir2/checkpoint.safetensors" ] || [ "$STAGE1_ITERATIONS" = 0 ] || start_stage2 "$dir1/checkpoint.safetensors" "$dir2/checkpoint.safetensors"
     it2=$(ckpt_iteration "$dir2/checkpoint.safetensors")
     [ "$it2" -ge "$ITERATIONS" ] && return 1
     dir=$dir2; size=$SIZE2; ssize=$STYLE_SIZE2; every=$CKPT2
     target=$(( it2 + CHUNK2 < ITERATIONS ? it2 + CHUNK2 : ITERATIONS ))
   fi
   local resume=(); [ -f "$dir/checkpoint.safetensors" ] && resume=(--resume)
+  local init; init=$(init_of "$name")
+  if [ ${#resume[@]} = 0 ] && [ -n "$init" ]; then
+    resume=(--init "$init")
+    # The card of the starting network stays with the run (the cards tell the whole history from it).
+    cp "$init/card.json" "$RUNS/$name/init-card.json"
+  fi
   [ "${STEP_CHUNKS:-0}" = 1 ] || target=$(timed_target "$dir/log.jsonl" "$target" "$([ "$size" = "$SIZE1" ] && echo "$STAGE1_ITERATIONS" || echo "$ITERATIONS")" "$(ckpt_iteration "$dir/checkpoint.safetensors")")
-  local weights=(--stability-weight "$STABILITY_WEIGHT"); [ -n "${STYLE_WEIGHT:-}" ] && weights+=(--style-weight "$STYLE_WEIGHT"); [ -n "${TV_WEIGHT:-}" ] && weights+=(--tv-weight "$TV_WEIGHT")
+  local stab=$STABILITY_WEIGHT pair; for pair in $STABILITY_WEIGHTS; do [ "${pair%%=*}" = "$name" ] && stab=${pair#*=}; done
+  local weights=(--stability-weight "$stab"); [ -n "${STYLE_WEIGHT:-}" ] && weights+=(--style-weight "$STYLE_WEIGHT"); [ -n "${TV_WEIGHT:-}" ] && weights+=(--tv-weight "$TV_WEIGHT")
   say "$name: ${size} px, iterations → $target"
   local before after status=0
   children_cpu_to_file; before=$(children_cpu_read); CHUNK_STYLE=$name; CHUNK_CPU_BEFORE=$before
@@ -238,6 +252,9 @@ train_chunk() {
   publish "$name" "$dir" || say "$name: refreshing $MODELS/$name failed (training continues)"
   return 0
 }
+
+# The INIT_FROM folder of a style ("" if none).
+init_of() { local pair; for pair in $INIT_FROM; do [ "${pair%%=*}" = "$1" ] && { (cd "$REPO" && cd "${pair#*=}" && pwd); return; }; done; echo ""; }
 
 # ---- the model folder --------------------------------------------------------------------------
 publish() {
@@ -260,14 +277,14 @@ publish() {
   node -e '
     const fs = require("fs");
     const path = require("path");
-    const [src, out, title, cpu, stage1, size1, size2, name, dir] = process.argv.slice(1);
+    const [src, out, title, cpu, stage1, size1, size2, name, dir, initCard] = process.argv.slice(1);
     const card = JSON.parse(fs.readFileSync(src, "utf8"));
     const size = card.data.imageSize;
     card.name = name;
     card.title = title;
     card.schedule = size === Number(size1)
       ? [{ imageSize: Number(size1), iterations: card.iterations }]
-      : [{ imageSize: Number(size1), iterations: Number(stage1) }, { imageSize: Number(size2), iterations: card.iterations - Number(stage1) }];
+      : [{ imageSize: Number(size1), iterations: Number(stage1) }, { imageSize: Number(size2), iterations: card.iterations - Number(stage1) }].filter((s) => s.iterations > 0);
     card.cpuHours = Number((Number(cpu) / 3600).toFixed(3));
     card.trainingHours = Number((card.trainingSeconds / 3600).toFixed(3));
     card.trainedBy = "scripts/train-shipped-styles.sh (nice 19, shared 2-core machine: wall time includes waiting for the CPU)";
@@ -286,9 +303,24 @@ publish() {
       }
       if (stretches.length) card.stability = stretches;
     } catch {}
-    card.run = path.join("runs/styles", name, path.basename(dir));
+    card.run = path.relative(process.cwd(), dir);
+    // A run started from INIT_FROM (init-card.json: the card of the network it started from): the card tells the whole history of the network, the earlier
+    // training first (its own schedule), then this run; iterations and hours are the sums.
+    if (fs.existsSync(initCard)) {
+      const ic = JSON.parse(fs.readFileSync(initCard, "utf8"));
+      const earlier = ic.schedule ?? [{ imageSize: ic.data?.imageSize, iterations: ic.iterations }];
+      const own = card.iterations;
+      card.init = { model: ic.name, arch: ic.convertedFrom?.arch ?? ic.arch, converted: ic.convertedFrom ? ic.convertedFrom.how : undefined,
+        iterations: ic.iterations, lossProfile: ic.lossProfile, styleImage: ic.styleImage, trainingSeconds: ic.trainingSeconds, cpuHours: ic.cpuHours };
+      card.schedule = [
+        ...earlier.map((s) => ({ ...s, note: `${ic.name} (${ic.lossProfile}${ic.styleImage === card.styleImage ? "" : ", another painting"}): ${s.note ?? "earlier training"}` })),
+        { imageSize: size, iterations: own, note: `this run (${card.lossProfile}, from the converted network)` },
+      ];
+      card.iterations = ic.iterations + own;
+      card.runIterations = own;
+    }
     fs.writeFileSync(out, JSON.stringify(card, null, 2) + "\n");' \
-    "$dir/model/card.json" "$tmp/card.json" "$(title_of "$name")" "$cpu" "$stage1" "$SIZE1" "$SIZE2" "$name" "$dir"
+    "$dir/model/card.json" "$tmp/card.json" "$(title_of "$name")" "$cpu" "$stage1" "$SIZE1" "$SIZE2" "$name" "$dir" "$RUNS/$name/init-card.json"
   # The ONNX file is checked against the engine by `export`; a model folder is only replaced whole.
   if ! perceptual export "$tmp" -o "$tmp/model.onnx" >>"$RUNS/$name/train.out" 2>&1; then rm -rf "$tmp"; return 1; fi
   if [ -f "$SAMPLE_PHOTO" ] && ! perceptual stylize "$SAMPLE_PHOTO" --style "$tmp" --max-side 512 -o "$tmp/sample.jpg" --quality 85 >>"$RUNS/$name/train.out" 2>&1; then

@@ -20,9 +20,17 @@ const shipped = path.join(packageRoot, 'models');
 test('a style folder in the format written before ModelCard (card with network, no kind) still reads', async () => {
   const dir = path.join(root, 'old-style');
   mkdirSync(dir);
-  // Today's starry-night folder: its card and weights as they are on disk.
-  cpSync(path.join(shipped, 'starry-night', MODEL_FILES.card), path.join(dir, MODEL_FILES.card));
+  // The format of the first shipped cards (the fields of the starry-night card of the
+  // third sitting: no kind, the network config in the card), beside today's starry-night weights.
   cpSync(path.join(shipped, 'starry-night', MODEL_FILES.weights), path.join(dir, MODEL_FILES.weights));
+  const meta = JSON.parse((await readSafetensorsHeader(path.join(dir, MODEL_FILES.weights))).metadata.config!);
+  const oldCard = {
+    task: 'style', name: 'starry-night', title: 'The Starry Night — Vincent van Gogh, 1889', parameters: 424899,
+    styleImage: 'starry-night.jpg', lossProfile: 'vgg19-conv3', lambda: { content: 1, style: [4e-5, 4e-5, 4e-5], tv: 1e-6 },
+    data: { dir: 'train-256', imageSize: 128, batchSize: 4, seed: 0 }, styleSize: 192, iterations: 600, lr: 0.001,
+    network: meta,
+  };
+  writeFileSync(path.join(dir, MODEL_FILES.card), JSON.stringify(oldCard, null, 2));
   const rawCard = JSON.parse(readFileSync(path.join(dir, MODEL_FILES.card), 'utf8'));
   assert.equal(rawCard.kind, undefined, 'the fixture must be in the old format');
   const f = await readModelFolder(dir);
@@ -33,7 +41,6 @@ test('a style folder in the format written before ModelCard (card with network, 
   assert.equal(f.files.onnx, undefined);
   assert.equal(f.files.weights, path.join(dir, MODEL_FILES.weights));
   // The network config comes from the weights' metadata, and equals what the old card says.
-  const meta = JSON.parse((await readSafetensorsHeader(path.join(dir, MODEL_FILES.weights))).metadata.config!);
   assert.deepEqual(f.network, meta);
   assert.deepEqual(f.network, rawCard.network);
 });

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The shipped styles' current recipe (fifth sitting): the networks trained before the complete
+# VGG-19 (half-instance, transposed-convolution upsampling, vgg19-conv3, 128 px) converted to
+# resize-convolutions (scripts/resize-conv-model.ts: uN → rcN, every other weight kept) and trained
+# on with the paper's loss (paper-vgg19: relu4_3 in the style loss) at 256 px, the size Figure 5 is
+# measured at, by scripts/train-shipped-styles.sh (resumable chunks, checkpoints, model folders
+# refreshed, cards). Why this and not the from-scratch runs: README "Shipped styles" (quality per
+# CPU hour, measured).
+#
+#   bash scripts/finetune-shipped-styles.sh start|status|stop|finish|refresh
+#
+# Each style starts (when it has no checkpoint yet) from:
+#   - models/<style> as it is, if that network already has resize-convolutions (a run that continues on
+#     a new machine, where runs/ is gone, starts from what was shipped);
+#   - else models/<style> converted (runs/rc/<style>);
+#   - udnie and shipwreck-minotaur, which had no earlier network, from the converted composition-vii
+#     (Kandinsky: abstract, like Picabia) and great-wave (a stormy sea, like Turner's): a network that
+#     already encodes and decodes photos learns a new painting far sooner than one from noise.
+# Settings (environment, defaults as used): the style image at 192 px (the size the Figure-5 Gatys
+# runs and the gallery use), stability λ 150 (issue 15's flicker fix; λ 600 for starry-night, whose
+# grid figure stayed above ml5's at 150), 10-minute chunks of at most 150 iterations.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+arch_of() { node -e 'const fs=require("fs");const b=fs.readFileSync(process.argv[1]);const n=Number(b.readBigUInt64LE(0));console.log(JSON.parse(JSON.parse(b.subarray(8,8+n).toString()).__metadata__.config).arch)' "$1/weights.safetensors"; }
+init_for() { # style [fallback style] → the folder to start from
+  local s=$1 from=${2:-$1}
+  if [ -f "models/$s/weights.safetensors" ] && [[ "$(arch_of "models/$s")" != *",u"* ]]; then echo "models/$s"; return; fi
+  if [ ! -f "runs/rc/$from/weights.safetensors" ]; then
+    node --import tsx scripts/resize-conv-model.ts "models/$from" "runs/rc/$from" >&2
+  fi
+  echo "runs/rc/$from"
+}
+if [ "${1:-start}" = start ] || [ "${1:-start}" = run ]; then   # (refresh reads each run's init-card.json)
+  INIT_FROM=""
+  for s in starry-night great-wave the-scream composition-vii; do INIT_FROM+="$s=$(init_for "$s") "; done
+  INIT_FROM+="udnie=$(init_for udnie composition-vii) shipwreck-minotaur=$(init_for shipwreck-minotaur great-wave)"
+  export INIT_FROM
+fi
+export RUNS_DIR=${RUNS_DIR:-runs/styles-rc} MODELS_DIR=${MODELS_DIR:-models} ARCH=${ARCH:-half-instance-rc} PROFILE=${PROFILE:-paper-vgg19}
+export STAGE1_ITERATIONS=0 ITERATIONS=${ITERATIONS:-40000} STYLE_SIZE2=${STYLE_SIZE2:-192}
+export STABILITY_WEIGHT=${STABILITY_WEIGHT:-150} STABILITY_WEIGHTS=${STABILITY_WEIGHTS:-starry-night=600}
+export CHUNK_MINUTES=${CHUNK_MINUTES:-10} CHUNK2=${CHUNK2:-150} PUBLISH_MIN_ITERATIONS=${PUBLISH_MIN_ITERATIONS:-0}
+exec bash scripts/train-shipped-styles.sh "${1:-start}"

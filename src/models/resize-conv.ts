@@ -1,0 +1,69 @@
+/**
+ * Architecture surgery: a trained network with transposed-convolution upsampling (`uN`) turned
+ * into the same network with resize-convolutions (`rcN`: nearest ×2, then a 3×3 convolution),
+ * every other weight kept.
+ *
+ * Why: the first shipped styles (`half-instance`, `u32,u16`) print the period-2/4 grid that
+ * issue 13 measures, and a transposed convolution cannot stop doing so (architecture.ts). Training
+ * a resize-convolution network from scratch throws away the CPU hours those networks cost;
+ * converting them keeps what they learned and lets a fine-tune start from a grid-free network.
+ *
+ * The mapping (1-D, per axis; a 3×3 transposed convolution with stride 2, padding 1, output
+ * padding 1 and kernel W, against nearest ×2 and a 3×3 convolution with kernel V, padding 1):
+ *   transposed:  y[2m] = W1·x[m],                     y[2m+1] = W2·x[m] + W0·x[m+1]
+ *   resize-conv: y[2m] = V0·x[m−1] + (V1+V2)·x[m],    y[2m+1] = (V0+V1)·x[m] + V2·x[m+1]
+ * With V = flip(W) (V0 = W2, V2 = W0) the odd outputs take x[m] and x[m+1] on the same sides as
+ * the transposed layer does, and every output pixel sums all three taps, where the transposed
+ * layer's even/odd phases sum one or two of them — that uneven sum is the checkerboard. On a
+ * constant input the resize-convolution gives ΣW per axis, the transposed layer W1 or W0+W2: so
+ * the kernel is also scaled by ¼ (½ per axis), which makes the converted layer's output on flat
+ * regions the mean of the transposed layer's four phases. In 2-D the kernel is flipped on both
+ * axes and its in/out channels swapped (ConvTranspose2d stores [in, out, kH, kW], Conv2d
+ * [out, in, kH, kW]); the bias is kept. Where a normalisation follows (every `uN` of the style
+ * networks), the ¼ and the bias matter little: the point is the spatial pattern.
+ */
+import { noGrad, tidy } from '../engine/index.js';
+import { ConvTranspose2d } from '../nn/index.js';
+import { formatArch, parseArch } from './architecture.js';
+import { TransformerNet } from './transformer-net.js';
+
+/** The same architecture with every `uN` written `rcN` (other layers unchanged). */
+export function resizeConvArch(arch: string): string {
+  const layers = parseArch(arch);
+  if (!layers.some((l) => l.kind === 'up')) throw new Error(`resizeConvArch: "${arch}" has no transposed-convolution upsampling (uN) to replace`);
+  return formatArch(layers.map((l) => (l.kind === 'up' ? { kind: 'resize', out: l.out } : l)));
+}
+
+/**
+ * A new network with resize-convolutions in place of `src`'s transposed convolutions, its weights
+ * taken from `src` (converted as above for the upsampling kernels, copied for everything else).
+ * The caller disposes both networks.
+ */
+export function toResizeConvolution(src: TransformerNet): TransformerNet {
+  const dst = TransformerNet.fromConfig({ ...src.config, arch: resizeConvArch(src.config.arch) });
+  try {
+    // Both state dicts list parameters and buffers depth first; the rc network has one more
+    // module per upsampling layer (the parameter-free Upsample), so names differ but order and
+    // count of tensors agree: pair them in order and check every shape.
+    const transposed = new Set(src.namedModules().filter(([, m]) => m instanceof ConvTranspose2d).map(([p]) => `${p}.weight`));
+    const from = [...src.stateDict()];
+    const to = [...dst.stateDict()];
+    if (from.length !== to.length) throw new Error(`toResizeConvolution: ${from.length} tensors in the source network, ${to.length} in the resize-convolution one (${src.config.arch})`);
+    tidy(() =>
+      noGrad(() => {
+        from.forEach(([name, s], i) => {
+          const [dname, d] = to[i]!;
+          const value = transposed.has(name) ? s.permute([1, 0, 2, 3]).flip([2, 3]).mul(0.25) : s;
+          if (value.shape.length !== d.shape.length || value.shape.some((n, k) => n !== d.shape[k])) {
+            throw new Error(`toResizeConvolution: ${name} [${s.shape.join(', ')}] does not map onto ${dname} [${d.shape.join(', ')}]`);
+          }
+          d.copy_(value);
+        });
+      }),
+    );
+  } catch (e) {
+    dst.dispose();
+    throw e;
+  }
+  return dst;
+}
