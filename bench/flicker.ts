@@ -4,7 +4,7 @@
  * (src/video/flicker.ts): a camera pan over stata.jpg and a still scene of chicago.jpg, both with
  * fresh sensor noise in every frame.
  *
- *   node --import tsx bench/flicker.ts [--models a,b] [--extra name=path,…] [--frames 24]
+ *   node --import tsx bench/flicker.ts [--models a,b|dir/a,…] [--extra name=path,…] [--frames 24]
  *        [--width 320 --height 200] [--momentum 0.9,0.95] [--runtime onnx|engine]
  *        [--json docs/video/flicker.json] [--md docs/video/flicker.md] [--figure docs/video/frames.jpg]
  *
@@ -78,7 +78,8 @@ interface Row {
 // Shipped styles by folder (a card's name may differ from its folder's).
 const catalogue = (await listModels(path.resolve('models'))).models.filter((m) => m.task === 'style').map((m) => path.dirname(m.model));
 const wanted = a.models ? a.models.split(',') : catalogue.sort();
-const targets: Array<{ name: string; path: string; extra?: boolean }> = wanted.map((n) => ({ name: n, path: path.resolve('models', n) }));
+// A name is a shipped style; a path with a slash is a model folder (named by its folder).
+const targets: Array<{ name: string; path: string; extra?: boolean }> = wanted.map((n) => (n.includes('/') ? { name: path.basename(n), path: path.resolve(n) } : { name: n, path: path.resolve('models', n) }));
 for (const e of a.extra ? a.extra.split(',') : []) {
   const [name, p] = e.split('=');
   targets.push({ name: name!, path: p!, extra: true });

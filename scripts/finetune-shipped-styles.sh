@@ -17,8 +17,10 @@
 #     (Kandinsky: abstract, like Picabia) and great-wave (a stormy sea, like Turner's): a network that
 #     already encodes and decodes photos learns a new painting far sooner than one from noise.
 # Settings (environment, defaults as used): the style image at 192 px (the size the Figure-5 Gatys
-# runs and the gallery use), stability λ 150 (issue 15's flicker fix; λ 600 for starry-night, whose
-# grid figure stayed above ml5's at 150), 10-minute chunks of at most 150 iterations.
+# runs and the gallery use), stability λ 600 (issue 15's flicker fix and issue 13's grid: the fifth
+# sitting's runs began at λ 150, and starry-night's grid figure rose to 94 and the flicker of the
+# still clip stayed near the old networks' with it; each card lists the stretches), 10-minute chunks
+# of at most 150 iterations.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 arch_of() { node -e 'const fs=require("fs");const b=fs.readFileSync(process.argv[1]);const n=Number(b.readBigUInt64LE(0));console.log(JSON.parse(JSON.parse(b.subarray(8,8+n).toString()).__metadata__.config).arch)' "$1/weights.safetensors"; }
@@ -38,6 +40,6 @@ if [ "${1:-start}" = start ] || [ "${1:-start}" = run ]; then   # (refresh reads
 fi
 export RUNS_DIR=${RUNS_DIR:-runs/styles-rc} MODELS_DIR=${MODELS_DIR:-models} ARCH=${ARCH:-half-instance-rc} PROFILE=${PROFILE:-paper-vgg19}
 export STAGE1_ITERATIONS=0 ITERATIONS=${ITERATIONS:-40000} STYLE_SIZE2=${STYLE_SIZE2:-192}
-export STABILITY_WEIGHT=${STABILITY_WEIGHT:-150} STABILITY_WEIGHTS=${STABILITY_WEIGHTS:-starry-night=600}
+export STABILITY_WEIGHT=${STABILITY_WEIGHT:-600} STABILITY_WEIGHTS=${STABILITY_WEIGHTS:-}
 export CHUNK_MINUTES=${CHUNK_MINUTES:-10} CHUNK2=${CHUNK2:-150} PUBLISH_MIN_ITERATIONS=${PUBLISH_MIN_ITERATIONS:-0}
 exec bash scripts/train-shipped-styles.sh "${1:-start}"
