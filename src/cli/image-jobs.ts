@@ -173,7 +173,9 @@ export async function readHeaders(jobs: readonly ImageJob[], maxPixels: number):
 
 /**
  * Tile progress of one image on stderr: a line rewritten in place on a terminal; otherwise
- * (logs, CI) a line at most every `everyMs` and at the end, with the time a tile takes.
+ * (logs, CI) the first tile, the second (the first measured time a tile takes, so a log says
+ * early how long the image will take, however fast the tiles are), then a line at most every
+ * `everyMs`, and the end.
  */
 export function tileProgress(label: string, stream: NodeJS.WriteStream = process.stderr, everyMs = 1000): (done: number, total: number) => void {
   let first = 0;
@@ -187,7 +189,7 @@ export function tileProgress(label: string, stream: NodeJS.WriteStream = process
       stream.write(`\r${label}: tile ${done}/${total}${perTile}${done === total ? '\n' : ''}`);
       return;
     }
-    if (done === 1 || done === total || now - last >= everyMs) {
+    if (done <= 2 || done === total || now - last >= everyMs) {
       stream.write(`${label}: tile ${done}/${total}${perTile}\n`);
       last = now;
     }
