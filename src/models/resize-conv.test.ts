@@ -16,6 +16,23 @@ test('resizeConvArch: every uN becomes rcN, nothing else changes; an architectur
   assert.throws(() => resizeConvArch(HALF_RC_STYLE_ARCH), /has no transposed-convolution upsampling \(uN\)/);
 });
 
+test('a transposed convolution that is not uN (fKsS-N) is kept as it is, weights copied unchanged', () => {
+  manualSeed(5);
+  const src = TransformerNet.fromConfig({ kind: 'style', arch: 'c3s1-4,d8,u4,d8,f3s2-4,c3s1-3', norm: 'instance', padding: 'reflect-start' });
+  const dst = toResizeConvolution(src);
+  try {
+    assert.equal(dst.config.arch, 'c3s1-4,d8,rc4,d8,f3s2-4,c3s1-3');
+    const s = [...src.stateDict()];
+    const d = [...dst.stateDict()];
+    const full = src.namedModules().filter(([, m]) => m instanceof ConvTranspose2d).map(([p]) => `${p}.weight`)[1]!;
+    const i = s.findIndex(([n]) => n === full);
+    assert.deepEqual([...(d[i]![1].toArray() as Float32Array)], [...(s[i]![1].toArray() as Float32Array)]);
+  } finally {
+    src.dispose();
+    dst.dispose();
+  }
+});
+
 test('toResizeConvolution: other tensors copied, the upsampling kernel flipped, transposed and ¼', () => {
   manualSeed(3);
   const src = TransformerNet.fromConfig({ kind: 'style', arch: 'c3s1-4,d8,R8,u4,c3s1-3', norm: 'instance', padding: 'reflect-start' });

@@ -45,7 +45,11 @@ export function toResizeConvolution(src: TransformerNet): TransformerNet {
     // Both state dicts list parameters and buffers depth first; the rc network has one more
     // module per upsampling layer (the parameter-free Upsample), so names differ but order and
     // count of tensors agree: pair them in order and check every shape.
-    const transposed = new Set(src.namedModules().filter(([, m]) => m instanceof ConvTranspose2d).map(([p]) => `${p}.weight`));
+    // The kernels to convert: a transposed convolution's weight whose counterpart is no longer one
+    // (an `fKsS-N` layer stays a transposed convolution and is copied as it is).
+    const transposedIn = (net: TransformerNet) => new Set(net.namedModules().filter(([, m]) => m instanceof ConvTranspose2d).map(([p]) => `${p}.weight`));
+    const transposed = transposedIn(src);
+    const stillTransposed = transposedIn(dst);
     const from = [...src.stateDict()];
     const to = [...dst.stateDict()];
     if (from.length !== to.length) throw new Error(`toResizeConvolution: ${from.length} tensors in the source network, ${to.length} in the resize-convolution one (${src.config.arch})`);
@@ -53,7 +57,7 @@ export function toResizeConvolution(src: TransformerNet): TransformerNet {
       noGrad(() => {
         from.forEach(([name, s], i) => {
           const [dname, d] = to[i]!;
-          const value = transposed.has(name) ? s.permute([1, 0, 2, 3]).flip([2, 3]).mul(0.25) : s;
+          const value = transposed.has(name) && !stillTransposed.has(dname) ? s.permute([1, 0, 2, 3]).flip([2, 3]).mul(0.25) : s;
           if (value.shape.length !== d.shape.length || value.shape.some((n, k) => n !== d.shape[k])) {
             throw new Error(`toResizeConvolution: ${name} [${s.shape.join(', ')}] does not map onto ${dname} [${d.shape.join(', ')}]`);
           }
