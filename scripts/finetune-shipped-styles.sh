@@ -4,7 +4,7 @@
 # resize-convolutions (scripts/resize-conv-model.ts: uN → rcN, every other weight kept) and trained
 # on with the paper's loss (paper-vgg19: relu4_3 in the style loss) at 256 px, the size Figure 5 is
 # measured at, by scripts/train-shipped-styles.sh (resumable chunks, checkpoints, model folders
-# refreshed, cards). Why this and not the from-scratch runs: README "Shipped styles" (quality per
+# refreshed, cards). Why this and not the from-scratch runs: README "The shipped styles now" (quality per
 # CPU hour, measured).
 #
 #   bash scripts/finetune-shipped-styles.sh start|status|stop|finish|refresh

@@ -44,7 +44,7 @@
 #   (+12 % total at 256 px against λ 300). The fourth sitting's runs started at 300 and went on at
 #   1500, now the default (λ is not an identity key: --resume continues with a new value). Caveat,
 #   measured after: with instance norm the term also enlarges dark "droplet" patches (near-black
-#   share on chicago 1.18 % without, 2.99 % / 6.56 % with), README "Where the new styles stand";
+#   share on chicago 1.18 % without, 2.99 % / 6.56 % with), README "Where the from-scratch styles stood";
 #   choose the next recipe on grid, dark share and Figure-5 loss together (bench/artefacts.ts prints both). ~30 % more per step (the transformation
 #   network runs twice, VGG once).
 # - Workers: WORKERS loops run side by side, each over its share of STYLES (every WORKERS-th), with

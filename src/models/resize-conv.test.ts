@@ -10,34 +10,37 @@ import { resizeConvArch, toResizeConvolution } from './resize-conv.js';
 import { imageToTensor, loadImageResized, tensorToImage } from '../data/tensor-image.js';
 import { gridArtefacts } from '../metrics/artefacts.js';
 
+/** A seeded style network of `arch` and its resize-convolution twin, both disposed after `fn`. */
+async function withConverted(arch: string, seed: number, fn: (src: TransformerNet, dst: TransformerNet) => void | Promise<void>): Promise<void> {
+  manualSeed(seed);
+  const src = TransformerNet.fromConfig({ kind: 'style', arch, norm: 'instance', padding: 'reflect-start' });
+  const dst = toResizeConvolution(src);
+  try {
+    await fn(src, dst);
+  } finally {
+    src.dispose();
+    dst.dispose();
+  }
+}
+
 test('resizeConvArch: every uN becomes rcN, nothing else changes; an architecture without uN is refused', () => {
   assert.equal(resizeConvArch(HALF_STYLE_ARCH), HALF_RC_STYLE_ARCH);
   assert.equal(resizeConvArch('c9s1-32,d64,R64x2,u32,c9s1-3'), 'c9s1-32,d64,R64,R64,rc32,c9s1-3');
   assert.throws(() => resizeConvArch(HALF_RC_STYLE_ARCH), /has no transposed-convolution upsampling \(uN\)/);
 });
 
-test('a transposed convolution that is not uN (fKsS-N) is kept as it is, weights copied unchanged', () => {
-  manualSeed(5);
-  const src = TransformerNet.fromConfig({ kind: 'style', arch: 'c3s1-4,d8,u4,d8,f3s2-4,c3s1-3', norm: 'instance', padding: 'reflect-start' });
-  const dst = toResizeConvolution(src);
-  try {
+test('a transposed convolution that is not uN (fKsS-N) is kept as it is, weights copied unchanged', () =>
+  withConverted('c3s1-4,d8,u4,d8,f3s2-4,c3s1-3', 5, (src, dst) => {
     assert.equal(dst.config.arch, 'c3s1-4,d8,rc4,d8,f3s2-4,c3s1-3');
     const s = [...src.stateDict()];
     const d = [...dst.stateDict()];
     const full = src.namedModules().filter(([, m]) => m instanceof ConvTranspose2d).map(([p]) => `${p}.weight`)[1]!;
     const i = s.findIndex(([n]) => n === full);
     assert.deepEqual([...(d[i]![1].toArray() as Float32Array)], [...(s[i]![1].toArray() as Float32Array)]);
-  } finally {
-    src.dispose();
-    dst.dispose();
-  }
-});
+  }));
 
-test('toResizeConvolution: other tensors copied, the upsampling kernel flipped, transposed and ¼', () => {
-  manualSeed(3);
-  const src = TransformerNet.fromConfig({ kind: 'style', arch: 'c3s1-4,d8,R8,u4,c3s1-3', norm: 'instance', padding: 'reflect-start' });
-  const dst = toResizeConvolution(src);
-  try {
+test('toResizeConvolution: other tensors copied, the upsampling kernel flipped, transposed and ¼', () =>
+  withConverted('c3s1-4,d8,R8,u4,c3s1-3', 3, (src, dst) => {
     assert.equal(dst.config.arch, 'c3s1-4,d8,R8,rc4,c3s1-3');
     const s = [...src.stateDict()];
     const d = [...dst.stateDict()];
@@ -60,17 +63,10 @@ test('toResizeConvolution: other tensors copied, the upsampling kernel flipped, 
         assert.ok(Math.abs(bv[((o * 8 + c) * 3 + ky) * 3 + kx]! - want) < 1e-7);
       }
     }
-  } finally {
-    src.dispose();
-    dst.dispose();
-  }
-});
+  }));
 
-test('on flat input the converted layer gives the mean of the transposed layer\'s four phases (hand-derived: ΣW/4 + b)', () => {
-  manualSeed(4);
-  const src = TransformerNet.fromConfig({ kind: 'style', arch: 'c3s1-4,d8,u4,c3s1-3', norm: 'instance', padding: 'reflect-start' });
-  const dst = toResizeConvolution(src);
-  try {
+test('on flat input the converted layer gives the mean of the transposed layer\'s four phases (hand-derived: ΣW/4 + b)', () =>
+  withConverted('c3s1-4,d8,u4,c3s1-3', 4, (src, dst) => {
     const tconv = src.namedModules().find(([, m]) => m instanceof ConvTranspose2d)![1] as ConvTranspose2d;
     const mods = dst.namedModules().map(([, m]) => m);
     const conv = mods[mods.findIndex((m) => m instanceof Upsample) + 1] as Conv2d;
@@ -96,27 +92,16 @@ test('on flat input the converted layer gives the mean of the transposed layer\'
         }
       }),
     );
-  } finally {
-    src.dispose();
-    dst.dispose();
-  }
-});
+  }));
 
 const demo = path.resolve('assets/demo/motorcycle.jpg');
-test('the grid goes with the transposed layers: a half-instance network\'s figure on the demo photo falls ~10× when converted', { skip: !existsSync(demo) }, async () => {
+test('the grid goes with the transposed layers: a half-instance network\'s figure on the demo photo falls ~10× when converted', { skip: !existsSync(demo) }, () =>
   // Seeded random weights (measured on the shipped half-instance styles too: 64–122 → 10–13 at 320 px).
-  manualSeed(0);
-  const src = TransformerNet.fromConfig({ kind: 'style', arch: HALF_STYLE_ARCH, norm: 'instance', padding: 'reflect-start' });
-  const dst = toResizeConvolution(src);
-  try {
+  withConverted(HALF_STYLE_ARCH, 0, async (src, dst) => {
     const photo = await loadImageResized(demo, 320);
     const figure = (net: TransformerNet) =>
       tidy(() => noGrad(() => gridArtefacts(tensorToImage(net.eval().forward(imageToTensor(photo)))).figure));
     const before = figure(src);
     const after = figure(dst);
     assert.ok(before > 40 && after < before / 3 && after < 20, `grid figure ${before.toFixed(1)} → ${after.toFixed(1)}`);
-  } finally {
-    src.dispose();
-    dst.dispose();
-  }
-});
+  }));
