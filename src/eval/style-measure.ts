@@ -63,8 +63,8 @@ export function styleMeasureSpec(card: StyleCardFields, where: string, fallbackS
   };
 }
 
-/** Cache key of a Gatys run: everything its result depends on. */
-export function gatysKey(spec: StyleMeasureSpec, photo: string, size: number, run: { precision: string; seed: number; init: string; iterations?: number }): string {
+/** Cache key of a Gatys run: everything its result depends on (unconstrained pixels unless `clampPixels`). */
+export function gatysKey(spec: StyleMeasureSpec, photo: string, size: number, run: { precision: string; seed: number; init: string; iterations?: number; clampPixels?: boolean }): string {
   return [
     `${path.basename(spec.styleImage)}@${spec.styleSize}`,
     `${path.basename(photo)}@${size}`,
@@ -74,5 +74,6 @@ export function gatysKey(spec: StyleMeasureSpec, photo: string, size: number, ru
     `seed${run.seed}`,
     run.init,
     ...(run.iterations ? [`${run.iterations}it`] : []),
+    ...(run.clampPixels ? ['clamped'] : []),
   ].join('|');
 }

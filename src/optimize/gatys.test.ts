@@ -56,3 +56,22 @@ test('an aborted optimisation stops and returns the image so far', async () => {
   // iteration 3's loss is known during step 4; the run stops before step 5 and reports the image after 4
   assert.equal(r.history.at(-1)!.iteration, 4);
 });
+
+test('imageLoss is the loss of the returned 0–255 image; with clampPixels it is also the last reported loss', async () => {
+  const { loss, content } = setup();
+  const chw = (im: RgbImage) => tensor(Float32Array.from({ length: 3 * im.height * im.width }, (_, i) => im.data[(i % (im.height * im.width)) * 3 + Math.floor(i / (im.height * im.width))]!), [1, 3, im.height, im.width]);
+  const lossOf = (im: RgbImage) => {
+    const t = chw(im), c = chw(content);
+    const r = loss.forward(t, c);
+    const v = r.total.item();
+    for (const x of [t, c, r.total, r.content, r.style, r.tv]) x.dispose();
+    return v;
+  };
+  const free = await optimizeImage({ loss, content, iterations: 6, init: 'noise' });
+  assert.ok(Math.abs(free.imageLoss - lossOf(free.image)) <= 1e-5 * free.imageLoss, `free: imageLoss ${free.imageLoss} vs ${lossOf(free.image)}`);
+  const projected = await optimizeImage({ loss, content, iterations: 6, init: 'noise', clampPixels: true });
+  assert.ok(Array.from(projected.image.data).every((v) => v >= 0 && v <= 255));
+  const reported = projected.history.at(-1)!.total;
+  assert.ok(Math.abs(projected.imageLoss - reported) <= 1e-5 * reported, `projected: image ${projected.imageLoss} vs reported ${reported}`);
+  assert.ok(Math.abs(lossOf(projected.image) - reported) <= 1e-5 * reported);
+});

@@ -30,6 +30,7 @@ export function register(program: Command): void {
     .option('--precision <p>', 'float32 | bf16', precisionOpt, 'float32')
     .option('--log <file>', 'write every iteration\'s losses as JSON lines')
     .option('--seed <n>', 'noise seed', int, 0)
+    .option('--clamp', 'keep the pixels in 0–255 after every iteration (projected optimisation); by default they are free, as in neural-style and the paper\'s Figure 5, and clamped only when saved')
     .action(async (o) => {
       if (o.optimizer !== 'lbfgs' && o.optimizer !== 'adam') throw new Error(`--optimizer must be lbfgs or adam, got ${o.optimizer}`);
       if (o.init !== 'noise' && o.init !== 'content') throw new Error(`--init must be noise or content, got ${o.init}`);
@@ -56,6 +57,7 @@ export function register(program: Command): void {
           init: o.init,
           seed: o.seed,
           precision: o.precision,
+          clampPixels: o.clamp === true,
           signal,
           onIteration: (i) => {
             lines.push(JSON.stringify(i));
@@ -66,7 +68,7 @@ export function register(program: Command): void {
         await saveImage(r.image, o.out);
         if (o.log) await fs.writeFile(o.log, lines.join('\n') + '\n');
         const last = r.history.at(-1);
-        console.log(`${r.interrupted ? 'interrupted' : 'done'}: ${last?.iteration ?? 0} iterations in ${last?.seconds.toFixed(1) ?? 0} s, loss ${last?.total.toPrecision(5)} (content ${last?.content.toPrecision(4)}, style ${last?.style.toPrecision(4)}, tv ${last?.tv.toPrecision(4)}) → ${o.out}`);
+        console.log(`${r.interrupted ? 'interrupted' : 'done'}: ${last?.iteration ?? 0} iterations in ${last?.seconds.toFixed(1) ?? 0} s, loss ${last?.total.toPrecision(5)} (content ${last?.content.toPrecision(4)}, style ${last?.style.toPrecision(4)}, tv ${last?.tv.toPrecision(4)}); the saved image (0–255): ${r.imageLoss.toPrecision(5)} → ${o.out}`);
       });
       loss.dispose();
       vgg.dispose();
