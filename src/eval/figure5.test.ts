@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { figure5Row, figure5Table, figure5Svg, standing, type StyleResults } from './figure5.js';
+import { figure5Row, figure5Table, figure5Svg, standing, equalLossIteration, type StyleResults } from './figure5.js';
 
 const run = (losses: Record<number, number>) => ({
   iterations: Math.max(...Object.keys(losses).map(Number)),
@@ -41,8 +41,8 @@ test('standing and the table say where the network is against the checkpoints', 
   assert.equal(standing({ ...r, feedForward: 500 }, [50, 100, 300, 500]), 'worse than 50 it.');
   assert.equal(standing({ ...r, feedForward: 10 }, [50, 100, 300, 500]), 'better than 500 it.');
   const table = figure5Table([r, { ...r, style: 'late', feedForward: 250 }, figure5Row({ ...results, style: 'none', gatys: {} }, [50, 100, 300, 500])], [50, 100, 300, 500]);
-  assert.match(table, /\| wave \(40000 it\., paper-vgg19\) \| 2 \| 200\.0 \| 400\.0 \(2\.00×\) \| 200\.0 \(1\.00×\) \| 100\.0 \(0\.50×\) \| 80\.00 \(0\.40×\) \| between 50 and 100 it\. \| \*\*met\*\* \|/);
-  assert.match(table, /\| late .* \| not met \(1\.25× the 100-it\. loss\) \|/);
+  assert.match(table, /\| wave \(40000 it\., paper-vgg19\) \| 2 \| 200\.0 \| 400\.0 \(2\.00×\) \| 200\.0 \(1\.00×\) \| 100\.0 \(0\.50×\) \| 80\.00 \(0\.40×\) \| between 50 and 100 it\. \(equal loss at ≈ 100 it\.\) \| \*\*met\*\* \|/);
+  assert.match(table, /\| late .* between 50 and 100 it\. \(equal loss at ≈ 84 it\.\) \| not met \(1\.25× the 100-it\. loss\) \|/);
   assert.match(table, /\| none .* \| 0 \| .* not measured yet/);
 });
 
@@ -59,4 +59,15 @@ test('figure5Svg draws one panel per measured style with the network as a dashed
   const c100 = [...svg.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)"/g)][1]!;
   assert.equal(c100[2], line![3]);
   assert.match(figure5Svg([], [50], 'x'), /no complete results yet/);
+});
+
+test('equalLossIteration: where the Gatys curve reaches the network, interpolated on log loss (hand-computed)', () => {
+  const r = figure5Row(results, [50, 100, 300, 500]); // curve 10: 1000, 50: 400, 100: 200, 300: 100, 500: 80
+  assert.equal(equalLossIteration(r), 100); // exactly on a point
+  // √(400·200) is halfway between 50 and 100 on the log scale.
+  assert.ok(Math.abs(equalLossIteration({ ...r, feedForward: Math.sqrt(400 * 200) })! - 75) < 1e-9);
+  // 250: 50 + 50·ln(400/250)/ln 2 = 83.90
+  assert.ok(Math.abs(equalLossIteration({ ...r, feedForward: 250 })! - (50 + (50 * Math.log(1.6)) / Math.log(2))) < 1e-9);
+  assert.equal(equalLossIteration({ ...r, feedForward: 2000 }), 0);
+  assert.equal(equalLossIteration({ ...r, feedForward: 10 }), undefined);
 });

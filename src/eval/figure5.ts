@@ -87,6 +87,20 @@ export function standing(row: Figure5Row, checkpoints: readonly number[]): strin
   return `between ${cs[reached - 1]} and ${cs[reached]} it.`;
 }
 
+/**
+ * The number of L-BFGS iterations after which the mean Gatys curve reaches the network's loss:
+ * the first recorded point at or below it, interpolated from the point before on the logarithm of
+ * the loss (the curve falls about exponentially between the points, recorded every 10 iterations).
+ * undefined when the curve never reaches it; 0 when its first point already does.
+ */
+export function equalLossIteration(row: Figure5Row): number | undefined {
+  const i = row.curve.findIndex(([, l]) => l <= row.feedForward);
+  if (i < 0 || !Number.isFinite(row.feedForward)) return undefined;
+  if (i === 0) return 0;
+  const [x0, l0] = row.curve[i - 1]!, [x1, l1] = row.curve[i]!;
+  return x0 + ((x1 - x0) * Math.log(l0 / row.feedForward)) / Math.log(l0 / l1);
+}
+
 /** The summary table: one row per style, losses relative to the network's. */
 export function figure5Table(rows: Figure5Row[], checkpoints: readonly number[]): string {
   const lines = [
@@ -100,7 +114,9 @@ export function figure5Table(rows: Figure5Row[], checkpoints: readonly number[])
     }
     const cells = checkpoints.map((c) => (r.gatys[c] ? `${r.gatys[c]!.loss.toPrecision(4)} (${(r.gatys[c]!.loss / r.feedForward).toFixed(2)}×)` : '–'));
     const g100 = r.gatys[100]?.loss;
-    lines.push(`| ${r.style} (${r.network}) | ${r.photos} | ${r.feedForward.toPrecision(4)} | ${cells.join(' | ')} | ${standing(r, checkpoints)} | ${g100 === undefined ? '–' : r.feedForward <= g100 ? '**met**' : `not met (${(r.feedForward / g100).toFixed(2)}× the 100-it. loss)`} |`);
+    const eq = equalLossIteration(r);
+    const equal = eq === undefined ? '' : eq === 0 ? ` (below the first point, ${r.curve[0]![0]} it.)` : ` (equal loss at ≈ ${Math.round(eq)} it.)`;
+    lines.push(`| ${r.style} (${r.network}) | ${r.photos} | ${r.feedForward.toPrecision(4)} | ${cells.join(' | ')} | ${standing(r, checkpoints)}${equal} | ${g100 === undefined ? '–' : r.feedForward <= g100 ? '**met**' : `not met (${(r.feedForward / g100).toFixed(2)}× the 100-it. loss)`} |`);
   }
   return lines.join('\n');
 }
