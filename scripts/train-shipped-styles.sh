@@ -68,6 +68,7 @@
 #   INIT_FROM ["name=model-folder …": a style with no checkpoint starts from those weights, e.g. a converted
 #   shipped network (scripts/resize-conv-model.ts); with STAGE1_ITERATIONS=0 it trains at 256 px at once]
 #   STYLE_SIZE1 / STYLE_SIZE2 [192 / 384] (the style image's longer side in each stage)
+#   LR [the CLI's, Adam 1e-3] (not an identity key: a resume goes on with a new value, e.g. a late decay; the card lists the stretches)
 #   STYLE_WEIGHT / TV_WEIGHT [the profile's]  ROUNDS [0 = until every style reaches ITERATIONS]
 #   PERCEPTUAL_DATA [../shared/data]  RUNS_DIR [runs/styles]  MODELS_DIR [models]  REFRESH_CODE [0]
 #   SAMPLE_PHOTO [$DATA/content/chicago.jpg]  PUBLISH_MIN_ITERATIONS [1000] (before that, no model folder is written:
@@ -94,6 +95,7 @@ ITERATIONS=${ITERATIONS:-40000}
 CHUNK1=${CHUNK1:-200}; CHUNK2=${CHUNK2:-50}; CHUNK_MINUTES=${CHUNK_MINUTES:-12}
 CKPT1=${CKPT1:-20}; CKPT2=${CKPT2:-10}
 BATCH=${BATCH:-4}
+LR=${LR:-}
 STABILITY_WEIGHT=${STABILITY_WEIGHT:-1500}
 STABILITY_WEIGHTS=${STABILITY_WEIGHTS:-}   # "name=λ …": a style's own λ_stab (e.g. more where its grid figure stays high)
 THREADS=${THREADS:-1}
@@ -235,7 +237,7 @@ train_chunk() {
   fi
   [ "${STEP_CHUNKS:-0}" = 1 ] || target=$(timed_target "$dir/log.jsonl" "$target" "$([ "$size" = "$SIZE1" ] && echo "$STAGE1_ITERATIONS" || echo "$ITERATIONS")" "$(ckpt_iteration "$dir/checkpoint.safetensors")")
   local stab=$STABILITY_WEIGHT pair; for pair in $STABILITY_WEIGHTS; do [ "${pair%%=*}" = "$name" ] && stab=${pair#*=}; done
-  local weights=(--stability-weight "$stab"); [ -n "${STYLE_WEIGHT:-}" ] && weights+=(--style-weight "$STYLE_WEIGHT"); [ -n "${TV_WEIGHT:-}" ] && weights+=(--tv-weight "$TV_WEIGHT")
+  local weights=(--stability-weight "$stab"); [ -n "${STYLE_WEIGHT:-}" ] && weights+=(--style-weight "$STYLE_WEIGHT"); [ -n "${TV_WEIGHT:-}" ] && weights+=(--tv-weight "$TV_WEIGHT"); [ -n "$LR" ] && weights+=(--lr "$LR")
   say "$name: ${size} px, iterations → $target"
   local before after status=0
   children_cpu_to_file; before=$(children_cpu_read); CHUNK_STYLE=$name; CHUNK_CPU_BEFORE=$before
@@ -302,6 +304,15 @@ publish() {
         stretches.push({ from: e.iteration, to: card.iterations, weight: st.weight ?? 0, noise: st.noise, shift: st.shift });
       }
       if (stretches.length) card.stability = stretches;
+      // The Adam learning rate the same way (LR may change between chunks, e.g. a late decay).
+      const lrs = [];
+      for (const e of events) {
+        const lr = e.config?.lr;
+        if (lr === undefined || lrs.at(-1)?.lr === lr) continue;
+        if (lrs.length) lrs.at(-1).to = e.iteration;
+        lrs.push({ from: e.iteration, to: card.iterations, lr });
+      }
+      if (lrs.length > 1) card.lrStretches = lrs;
     } catch {}
     card.run = path.relative(process.cwd(), dir);
     // A run started from INIT_FROM (init-card.json: the card of the network it started from): the card tells the whole history of the network, the earlier
