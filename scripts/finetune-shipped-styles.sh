@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The shipped styles' current recipe (fifth sitting): the networks trained before the complete
 # VGG-19 (half-instance, transposed-convolution upsampling, vgg19-conv3, 128 px) converted to
-# resize-convolutions (scripts/resize-conv-model.ts: uN → rcN, every other weight kept) and trained
+# resize-convolutions (scripts/convert-model.ts: uN → rcN, every other weight kept) and trained
 # on with the paper's loss (paper-vgg19: relu4_3 in the style loss) at 256 px, the size Figure 5 is
 # measured at, by scripts/train-shipped-styles.sh (resumable chunks, checkpoints, model folders
 # refreshed, cards). Why this and not the from-scratch runs: README "The shipped styles now" (quality per
@@ -31,7 +31,7 @@ init_for() { # style [fallback style] → the folder to start from
   local s=$1 from=${2:-$1}
   if [ -f "models/$s/weights.safetensors" ] && [[ "$(arch_of "models/$s")" != *",u"* ]]; then echo "models/$s"; return; fi
   if [ ! -f "runs/rc/$from/weights.safetensors" ]; then
-    node --import tsx scripts/resize-conv-model.ts "models/$from" "runs/rc/$from" >&2
+    node --import tsx scripts/convert-model.ts "models/$from" "runs/rc/$from" >&2
   fi
   echo "runs/rc/$from"
 }

@@ -66,7 +66,7 @@
 #   measured speed; STEP_CHUNKS=1: fixed CHUNK1/CHUNK2)  CKPT1 [20]  CKPT2 [10]  BATCH [4]  WORKERS [2]  THREADS [1] (per worker)  NICE [19]
 #   STABILITY_WEIGHT [1500] (λ of the shift + noise stability term, 0: off; see below)  STABILITY_WEIGHTS ["name=λ …": per style]
 #   INIT_FROM ["name=model-folder …": a style with no checkpoint starts from those weights, e.g. a converted
-#   shipped network (scripts/resize-conv-model.ts); with STAGE1_ITERATIONS=0 it trains at 256 px at once]
+#   shipped network (scripts/convert-model.ts); with STAGE1_ITERATIONS=0 it trains at 256 px at once]
 #   STYLE_SIZE1 / STYLE_SIZE2 [192 / 384] (the style image's longer side in each stage)
 #   LR [the CLI's, Adam 1e-3] (not an identity key: a resume goes on with a new value, e.g. a late decay; the card lists the stretches)
 #   STYLE_WEIGHT / TV_WEIGHT [the profile's]  ROUNDS [0 = until every style reaches ITERATIONS]
