@@ -28,6 +28,9 @@ import { ProcessGroup, tensor, tidy, zerosLike, DEFAULT_DISTRIBUTED_TIMEOUT_MS, 
 import type { LoaderPosition } from '../data/batch-loader.js';
 import type { StatefulModel } from './checkpoint.js';
 
+/** Slots of the per-step numbers all-reduced with the gradients: the loss values, then the stop and not-finite flags. */
+const META_SLOTS = 16;
+
 /** torchrun's environment, parsed. */
 export interface DistributedEnv {
   masterAddr: string;
@@ -221,11 +224,16 @@ export class DataParallel {
   async reduceStep(params: Tensor[], values: Record<string, number> | undefined, stop: boolean): Promise<StepReduction> {
     const trainable = params.filter((p) => p.requiresGrad);
     const keys = values ? Object.keys(values).sort() : [];
+    if (keys.length > META_SLOTS - 2) throw new Error(`distributed training: ${keys.length} loss values to average, at most ${META_SLOTS - 2} (${keys.join(', ')})`);
     const nonFinite = values ? !Object.values(values).every(Number.isFinite) : false;
-    const meta = new Float32Array(keys.length + 2);
+    // A fixed length whatever this rank has: a rank stopped before its batch knows no loss names,
+    // and every rank's all-reduce must have the same size (a shorter one aborted the peer in gloo:
+    // "op.preamble.length <= op.nbytes"). Its zeros in the value slots do not matter: with the stop
+    // flag set nobody uses the step's values.
+    const meta = new Float32Array(META_SLOTS);
     keys.forEach((k, i) => (meta[i] = values![k]!));
-    meta[keys.length] = stop || !values ? 1 : 0;
-    meta[keys.length + 1] = nonFinite ? 1 : 0;
+    meta[META_SLOTS - 2] = stop || !values ? 1 : 0;
+    meta[META_SLOTS - 1] = nonFinite ? 1 : 0;
     // Handles on the gradients (same storage as the parameters' .grad: reduced in place), or zeros.
     const bucket = tidy(() => {
       const grads = trainable.map((p, i) => {
@@ -241,7 +249,7 @@ export class DataParallel {
       const reduced = bucket[bucket.length - 1]!.toFloat32Array();
       const avg: Record<string, number> = {};
       keys.forEach((k, i) => (avg[k] = reduced[i]!));
-      return { values: avg, stop: reduced[keys.length]! > 0, nonFinite: reduced[keys.length + 1]! > 0 };
+      return { values: avg, stop: reduced[META_SLOTS - 2]! > 0, nonFinite: reduced[META_SLOTS - 1]! > 0 };
     } finally {
       for (const t of bucket) t.dispose();
     }
