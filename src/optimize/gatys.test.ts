@@ -6,6 +6,7 @@ import { Vgg } from '../models/vgg/vgg.js';
 import { PerceptualLoss } from '../losses/perceptual-loss.js';
 import { optimizeImage } from './gatys.js';
 import type { RgbImage } from '../data/image.js';
+import { imageToTensor } from '../data/tensor-image.js';
 
 function image(w: number, h: number, f: (x: number, y: number, c: number) => number): RgbImage {
   const data = new Float32Array(w * h * 3);
@@ -59,9 +60,8 @@ test('an aborted optimisation stops and returns the image so far', async () => {
 
 test('imageLoss is the loss of the returned 0–255 image; with clampPixels it is also the last reported loss', async () => {
   const { loss, content } = setup();
-  const chw = (im: RgbImage) => tensor(Float32Array.from({ length: 3 * im.height * im.width }, (_, i) => im.data[(i % (im.height * im.width)) * 3 + Math.floor(i / (im.height * im.width))]!), [1, 3, im.height, im.width]);
   const lossOf = (im: RgbImage) => {
-    const t = chw(im), c = chw(content);
+    const t = imageToTensor(im), c = imageToTensor(content);
     const r = loss.forward(t, c);
     const v = r.total.item();
     for (const x of [t, c, r.total, r.content, r.style, r.tv]) x.dispose();

@@ -117,8 +117,11 @@ export async function optimizeImage(o: GatysOptions): Promise<GatysResult> {
       }));
       record(done, t);
     }
-    noGrad(() => tidy(() => void x.copy_(x.clamp(0, 255))));
-    const imageLoss = noGrad(() => tidy(() => evaluate().total.item()));
+    // Projected: x is the image already, and its loss was just recorded. Free: the image is x clamped.
+    const imageLoss =
+      o.clampPixels && done > 0
+        ? history.at(-1)!.total
+        : noGrad(() => tidy(() => (x.copy_(x.clamp(0, 255)), evaluate().total.item())));
     const pixels = noGrad(() => tidy(() => x.toFloat32Array()));
     return { image: chwToHwc(pixels, content.height, content.width), imageLoss, history, interrupted };
   } finally {

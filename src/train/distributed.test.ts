@@ -8,6 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BatchLoader, SkipSample } from '../data/batch-loader.js';
 import { distributedEnv, worldSizeChangeNote, checkpointWorldSize, DEFAULT_MASTER_PORT } from './distributed.js';
+import { freePort } from '../util/free-port.js';
+import { runNode } from '../../test/helpers/ddp-fixtures.js';
 
 const files = Array.from({ length: 7 }, (_, i) => `f${i}`);
 const loader = (o: { batchSize: number; shard?: { rank: number; worldSize: number }; position?: { epoch: number; index: number }; bad?: string[] }) =>
@@ -89,11 +91,9 @@ test('resume with another world size: the note says what continues exactly and w
 test('reduceStep: a rank stopped before its batch (no loss values) and a rank with values all-reduce the same size, and both stop', { timeout: 90_000 }, async () => {
   // The race of Ctrl-C during training: one rank's batch was aborted, the other's step ran. Their
   // per-step numbers must still have one length (a shorter one made gloo abort the peer).
-  const { spawn } = await import('node:child_process');
-  const { freePort } = await import('../util/free-port.js');
   const port = await freePort();
-  const rank = (r: number) => {
-    const src = `
+  const rank = (r: number) =>
+    runNode(['--import', 'tsx', '--input-type=module', '-e', `
       import { DataParallel } from ${JSON.stringify(new URL('./distributed.ts', import.meta.url).pathname)};
       import { tensor } from ${JSON.stringify(new URL('../engine/index.ts', import.meta.url).pathname)};
       const dp = await DataParallel.fromEnv({ env: { MASTER_ADDR: '127.0.0.1', MASTER_PORT: '${port}', RANK: '${r}', WORLD_SIZE: '2' }, log: () => {} });
@@ -101,17 +101,10 @@ test('reduceStep: a rank stopped before its batch (no loss values) and a rank wi
       p.sum().mul(${r + 1}).backward();
       const out = ${r === 0 ? 'await dp.reduceStep([p], undefined, true)' : "await dp.reduceStep([p], { total: 5, content: 3, style: 2, tv: 0 }, false)"};
       console.log(JSON.stringify({ stop: out.stop, grad: Array.from(p.grad.toFloat32Array()) }));
-      await dp.close();`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', src], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PERCEPTUAL_THREADS: '1' } });
-    let out = '', err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    return new Promise<{ code: number | null; out: string; err: string }>((resolve) => child.on('exit', (code) => (clearTimeout(timer), resolve({ code, out, err }))));
-  };
+      await dp.close();`], { env: { PERCEPTUAL_THREADS: '1' }, timeoutMs: 60_000, what: `rank ${r}` });
   const [a, b] = await Promise.all([rank(0), rank(1)]);
-  for (const [r, x] of [[0, a], [1, b]] as const) assert.equal(x.code, 0, `rank ${r} exited ${x.code}: ${x.err.slice(-1500)}`);
-  const ra = JSON.parse(a.out.trim().split('\n').at(-1)!), rb = JSON.parse(b.out.trim().split('\n').at(-1)!);
+  for (const [r, x] of [[0, a], [1, b]] as const) assert.equal(x.code, 0, `rank ${r} exited ${x.code}: ${x.stderr.slice(-1500)}`);
+  const ra = JSON.parse(a.stdout.trim().split('\n').at(-1)!), rb = JSON.parse(b.stdout.trim().split('\n').at(-1)!);
   assert.equal(ra.stop, true);
   assert.equal(rb.stop, true);
   // Rank 0 contributed zeros, rank 1 gradients of 2: the average is 1 on both.

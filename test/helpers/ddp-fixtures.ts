@@ -56,8 +56,13 @@ export interface Run {
 
 /** Run the CLI; kills it (and fails) after `timeoutMs`. */
 export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onStderr?: (text: string, child: import('node:child_process').ChildProcess) => void } = {}): Promise<Run> {
+  return runNode([...cliEntry.slice(1), ...args], { ...options, what: `perceptual ${args.join(' ')}` });
+}
+
+/** Run node with `args` (e.g. `--import tsx --input-type=module -e <source>`); kills it (and fails) after `timeoutMs`. */
+export function runNode(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; what?: string; onStderr?: (text: string, child: import('node:child_process').ChildProcess) => void } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cliEntry[0]!, [...cliEntry.slice(1), ...args], { cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '', stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
@@ -66,7 +71,7 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeo
     });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`timed out after ${options.timeoutMs} ms: perceptual ${args.join(' ')}\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+      reject(new Error(`timed out after ${options.timeoutMs} ms: ${options.what ?? `node ${args.join(' ')}`}\nstdout:\n${stdout}\nstderr:\n${stderr}`));
     }, options.timeoutMs ?? 120_000);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
