@@ -5,8 +5,13 @@
  * fresh sensor noise in every frame.
  *
  *   node --import tsx bench/flicker.ts [--models a,b|dir/a,…] [--extra name=path,…] [--frames 24]
- *        [--width 320 --height 200] [--momentum 0.9,0.95] [--runtime onnx|engine]
+ *        [--width 320 --height 200] [--momentum 0.9,0.95] [--denoise 10,6] [--runtime onnx|engine]
  *        [--json docs/video/flicker.json] [--md docs/video/flicker.md] [--figure docs/video/frames.jpg]
+ *
+ * Methods: per-frame stylisation; smoothed instance-norm statistics (fix a, one row per momentum);
+ * temporal denoising of the input before the network (fix c, `--denoise`: the same ffmpeg filter
+ * `perceptual stylize clip.mp4 --denoise` runs in its decoder; one row per strength, 0 for none).
+ * Flicker is always measured against the clip's own (noisy) input frames.
  *
  * Besides flicker it reports how far each fix moves the pictures from per-frame stylisation
  * (PSNR of the fix's frames against the per-frame frames; ≥ 30 dB is no visible change of style).
@@ -23,6 +28,7 @@ import { sharedDataDir } from '../src/util/paths.js';
 import { flicker, panClip, stillClip, type Clip } from '../src/video/flicker.js';
 import { loadFrameRunner, type FrameRunner, type Smoothing } from '../src/video/frame-runner.js';
 import { stylizeFrames } from '../src/video/stylize-video.js';
+import { DEFAULT_DENOISE, denoiseFilter, filterFrames } from '../src/video/ffmpeg.js';
 import { DEFAULT_STATS_MOMENTUM } from '../src/video/temporal-onnx.js';
 
 const { values: a } = parseArgs({
@@ -33,6 +39,7 @@ const { values: a } = parseArgs({
     width: { type: 'string', default: '320' },
     height: { type: 'string', default: '200' },
     momentum: { type: 'string', default: String(DEFAULT_STATS_MOMENTUM) },
+    denoise: { type: 'string', default: String(DEFAULT_DENOISE) },
     runtime: { type: 'string', default: 'onnx' },
     json: { type: 'string' },
     md: { type: 'string' },
@@ -42,6 +49,7 @@ const { values: a } = parseArgs({
 
 const frames = Number(a.frames), width = Number(a.width), height = Number(a.height);
 const momenta = a.momentum!.split(',').map(Number);
+const denoises = a.denoise!.split(',').map(Number).filter((n) => n > 0);
 const runtime = a.runtime as 'onnx' | 'engine';
 const data = sharedDataDir();
 const panPhoto = path.join(data, 'content', 'stata.jpg');
@@ -54,10 +62,20 @@ const clips: Record<string, { clip: Clip; what: string }> = {
   still: { clip: stillClip(await loadImage(stillPhoto), { width, height, frames, seed: 2 }), what: 'still chicago.jpg' },
 };
 
-async function stylise(runner: FrameRunner, clip: Clip): Promise<RgbImage[]> {
+/** The clips' frames through the decoder's denoising filter, per strength (made once). */
+const denoised = new Map<string, Uint8Array[]>();
+async function clipFrames(clipName: string, clip: Clip, denoise?: number): Promise<Uint8Array[]> {
+  const raw = clip.frames.map((f) => f.data as Uint8Array);
+  if (!denoise) return raw;
+  const key = `${clipName}@${denoise}`;
+  if (!denoised.has(key)) denoised.set(key, await filterFrames(raw, { width, height }, denoiseFilter(denoise)));
+  return denoised.get(key)!;
+}
+
+async function stylise(runner: FrameRunner, frames: Uint8Array[]): Promise<RgbImage[]> {
   const out: RgbImage[] = [];
   runner.reset();
-  await stylizeFrames(runner, clip.frames.map((f) => f.data as Uint8Array), { width, height }, (f) => {
+  await stylizeFrames(runner, frames, { width, height }, (f) => {
     out.push({ data: f, width, height, channels: 3 });
   });
   return out;
@@ -88,26 +106,27 @@ for (const e of a.extra ? a.extra.split(',') : []) {
 const rows: Row[] = [];
 const figureFrames: Record<string, RgbImage[]> = {};
 for (const t of targets) {
-  const methods: Array<{ method: string; smoothing: Smoothing; momentum?: number }> = [{ method: 'per-frame', smoothing: 'none' }];
+  const methods: Array<{ method: string; smoothing: Smoothing; momentum?: number; denoise?: number }> = [{ method: 'per-frame', smoothing: 'none' }];
   for (const m of momenta) methods.push({ method: `smoothed statistics α=${m}`, smoothing: 'stats', momentum: m });
+  for (const d of denoises) methods.push({ method: `temporal denoise ${d}`, smoothing: 'none', denoise: d });
   const perFrame: Record<string, RgbImage[]> = {};
   for (const m of methods) {
     const runner = await loadFrameRunner(t.path, { runtime, smoothing: m.smoothing, statsMomentum: m.momentum, width, height });
     try {
       for (const [clipName, { clip }] of Object.entries(clips)) {
         const t0 = performance.now();
-        const out = await stylise(runner, clip);
+        const out = await stylise(runner, await clipFrames(clipName, clip, m.denoise));
         const ms = (performance.now() - t0) / clip.frames.length;
         const f = flicker(out, clip.frames, clip.shift);
         const row: Row = { model: t.name, method: m.method, clip: clipName, flicker: f.flicker, outputDiff: f.output, inputDiff: f.input, msPerFrame: ms };
-        if (m.smoothing === 'none') perFrame[clipName] = out;
+        if (m.method === 'per-frame') perFrame[clipName] = out;
         else {
           // Pooled over the frames (the first is identical by construction: no past yet).
           const mse = out.reduce((sum, o, k) => sum + 255 ** 2 / 10 ** (psnr(o, perFrame[clipName]![k]!) / 10), 0) / out.length;
           row.psnrVsPerFrame = 10 * Math.log10(255 ** 2 / mse);
         }
         rows.push(row);
-        if (clipName === FIGURE_CLIP && (t === targets[0] || (t.extra && m.smoothing === 'none'))) figureFrames[`${t.name}, ${m.method}`] = out;
+        if (clipName === FIGURE_CLIP && (t === targets[0] || (t.extra && m.method === 'per-frame'))) figureFrames[`${t.name}, ${m.method}`] = out;
         console.error(`${t.name.padEnd(16)} ${m.method.padEnd(30)} ${clipName.padEnd(6)} flicker ${f.flicker.toFixed(3)} (out ${f.output.toFixed(2)} / in ${f.input.toFixed(2)})${row.psnrVsPerFrame ? `, ${row.psnrVsPerFrame.toFixed(1)} dB vs per-frame` : ''}, ${ms.toFixed(0)} ms/frame`);
       }
     } finally {

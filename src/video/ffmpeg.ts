@@ -26,6 +26,29 @@ export const DEFAULT_CRF = 18;
 /** x264 speed/size trade-off. */
 export const DEFAULT_PRESET = 'medium';
 
+/**
+ * Temporal denoising before the network (`--denoise`). On a still or slow scene most of a style
+ * network's flicker is the camera's noise: every frame brings fresh noise, and the network turns
+ * it into strokes that change from frame to frame (the flicker figure's still clip, `bench/flicker.ts`).
+ * ffmpeg's `hqdn3d` filter averages each pixel with its past where it changed by little, and lets
+ * larger changes (motion, cuts) through. Its spatial strengths are set near zero (0 would mean
+ * "the default", 4): the frame's own detail is not blurred, only its changes over time.
+ * Measured on the still clip (noise σ² = 3 + 0.05·I): strength 10 halves the flicker of every
+ * shipped style; the pan's rises by 2–4 % (`docs/video/flicker.md`). Off by default: a clean clip
+ * has nothing to gain, and strong settings leave a faint trail behind fast motion.
+ */
+export const DEFAULT_DENOISE = 10;
+/** The largest temporal strength taken (hqdn3d's scale; 50 already smears any motion). */
+export const MAX_DENOISE = 50;
+
+/** The ffmpeg filter of `--denoise strength` (temporal only; see {@link DEFAULT_DENOISE}). */
+export function denoiseFilter(strength: number): string {
+  if (!(Number.isFinite(strength) && strength > 0 && strength <= MAX_DENOISE)) {
+    throw new RangeError(`denoise strength must be in (0, ${MAX_DENOISE}], got ${strength}`);
+  }
+  return `hqdn3d=0.01:0.01:${strength}:${strength}`;
+}
+
 const INSTALL_HINT = 'install it with `sudo apt-get install -y ffmpeg` (or `bash scripts/install-system-deps.sh video`), or point ' +
   `${FFMPEG_ENV}/${FFPROBE_ENV} at the binaries`;
 
@@ -206,6 +229,8 @@ export interface DecodeOptions {
   signal?: AbortSignal;
   /** Frames the decoder may run ahead of the consumer (default 4). */
   readAhead?: number;
+  /** Temporal denoising strength after scaling (0 or absent: off; see {@link DEFAULT_DENOISE}). */
+  denoise?: number;
 }
 
 /**
@@ -217,7 +242,10 @@ export async function* decodeFrames(info: VideoInfo, options: DecodeOptions = {}
   const width = options.width ?? info.width;
   const height = options.height ?? info.height;
   const frameBytes = width * height * 3;
-  const filters = width !== info.width || height !== info.height ? ['-vf', `scale=${width}:${height}:flags=area`] : [];
+  const chain: string[] = [];
+  if (width !== info.width || height !== info.height) chain.push(`scale=${width}:${height}:flags=area`);
+  if (options.denoise) chain.push(denoiseFilter(options.denoise));
+  const filters = chain.length ? ['-vf', chain.join(',')] : [];
   const args = ['-v', 'error', '-nostdin', '-xerror', '-i', info.file, '-map', '0:v:0', ...filters, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-vsync', 'passthrough', 'pipe:1'];
   const child = spawn(ffmpegBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'], detached: OWN_GROUP });
   let stderr = '';
@@ -266,6 +294,44 @@ export async function* decodeFrames(info: VideoInfo, options: DecodeOptions = {}
     options.signal?.removeEventListener('abort', onAbort);
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
+  }
+}
+
+/**
+ * Raw RGB frames (interleaved, `width·height·3` bytes each) through an ffmpeg filter chain, e.g.
+ * {@link denoiseFilter}: the same filter the decoder applies, for frames made in memory (the
+ * flicker figure's clips). Planar RGB inside (`gbrp`), so no chroma is subsampled on the way.
+ */
+export async function filterFrames(frames: readonly Uint8Array[], size: { width: number; height: number }, filter: string, signal?: AbortSignal): Promise<Uint8Array[]> {
+  const { width, height } = size;
+  const frameBytes = width * height * 3;
+  frames.forEach((f, i) => {
+    if (f.length !== frameBytes) throw new RangeError(`filterFrames: frame ${i} has ${f.length} bytes, expected ${width}×${height}×3`);
+  });
+  const args = ['-v', 'error', '-nostdin', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-i', 'pipe:0',
+    '-vf', `format=gbrp,${filter}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+  const child = spawn(ffmpegBinary(), args, { stdio: ['pipe', 'pipe', 'pipe'], detached: OWN_GROUP });
+  const chunks: Buffer[] = [];
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => chunks.push(d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+  child.stdin.on('error', () => {}); // ffmpeg gone early: its exit status says why
+  const onAbort = () => child.kill('SIGKILL');
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new FfmpegMissingError(ffmpegBinary()) : e));
+      child.on('close', resolve);
+      for (const f of frames) child.stdin.write(f);
+      child.stdin.end();
+    });
+    signal?.throwIfAborted();
+    if (code !== 0) throw new Error(`ffmpeg filter ${filter} failed on ${frames.length} frames of ${width}×${height}: ${tail(stderr)}`);
+    const all = Buffer.concat(chunks);
+    if (all.length !== frames.length * frameBytes) throw new Error(`ffmpeg filter ${filter} returned ${all.length / frameBytes} frames for ${frames.length}`);
+    return frames.map((_, i) => new Uint8Array(all.subarray(i * frameBytes, (i + 1) * frameBytes)));
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
 }
 

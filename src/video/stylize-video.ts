@@ -32,6 +32,8 @@ export interface StylizeVideoOptions extends FrameRunnerOptions {
   preset?: string;
   /** Copy the source's audio (default true). */
   audio?: boolean;
+  /** Temporal denoising before the network, hqdn3d strength (0 or absent: off; `DEFAULT_DENOISE` is the measured choice). */
+  denoise?: number;
   strength?: number;
   preserveColor?: boolean;
   signal?: AbortSignal;
@@ -174,7 +176,7 @@ export async function stylizeVideo(input: string, output: string, style: string 
     const enc = encoder;
     const { frames, networkSeconds } = await stylizeFrames(
       runner,
-      prefetch(decodeFrames(source, { width, height, signal: o.signal }), 2),
+      prefetch(decodeFrames(source, { width, height, denoise: o.denoise, signal: o.signal }), 2),
       { width, height },
       async (frame, i) => {
         await enc.write(frame);

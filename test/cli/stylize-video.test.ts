@@ -32,6 +32,17 @@ test('stylize one video: H.264 out, a summary line, progress with frames/s', () 
   assert.match(probe, /codec_name=h264\|width=62\|height=46\|pix_fmt=yuv420p\|r_frame_rate=12\/1/);
 });
 
+test('--denoise: alone it takes the measured strength, a strength out of range is refused before any work', () => {
+  const out = path.join(dir, 'denoised.mp4');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', main, 'stylize', path.join(dir, 'clip.bin'), '--style', 'starry-night', '--runtime', 'onnx', '--max-side', '63', '--denoise', '-o', out], { encoding: 'utf8', cwd: packageRoot });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /clip\.bin → .*denoised\.mp4 \(12 frames 62×46/);
+  const bad = spawnSync(process.execPath, ['--import', 'tsx', main, 'stylize', path.join(dir, 'clip.bin'), '--style', 'starry-night', '--denoise', '99', '-o', path.join(dir, 'bad.mp4')], { encoding: 'utf8', cwd: packageRoot });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /--denoise.*'99' is not a strength between 0 \(off\) and 50/);
+  assert.equal(existsSync(path.join(dir, 'bad.mp4')), false);
+});
+
 test('options that do not apply to video, and several inputs with a video, are refused', () => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', main, 'stylize', path.join(dir, 'clip.bin'), '--style', 'starry-night', '--tile', '64', '-o', path.join(dir, 'x.mp4')], { encoding: 'utf8', cwd: packageRoot });
   assert.notEqual(r.status, 0);

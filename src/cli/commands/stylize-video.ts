@@ -8,7 +8,7 @@ import { InvalidArgumentError } from 'commander';
 import { existsSync, statSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { formatEta } from '../../train/progress.js';
-import { isVideoFile, isVideoOutputPath, VIDEO_NAME, DEFAULT_CRF, DEFAULT_PRESET, VIDEO_OUTPUT_EXTENSIONS } from '../../video/ffmpeg.js';
+import { isVideoFile, isVideoOutputPath, VIDEO_NAME, DEFAULT_CRF, DEFAULT_DENOISE, DEFAULT_PRESET, MAX_DENOISE, VIDEO_OUTPUT_EXTENSIONS } from '../../video/ffmpeg.js';
 import { stylizeVideo, type VideoProgress } from '../../video/stylize-video.js';
 import { DEFAULT_SMOOTHING, DEFAULT_VIDEO_BATCH, SMOOTHINGS, type Smoothing } from '../../video/frame-runner.js';
 import { DEFAULT_STATS_MOMENTUM } from '../../video/temporal-onnx.js';
@@ -22,6 +22,8 @@ export interface VideoCliOptions {
   statsMomentum: number;
   audio: boolean;
   batchSize: number;
+  /** `--denoise` alone is `true` (the default strength); absent is off. */
+  denoise?: number | true;
 }
 
 /** The options `stylize` takes for videos only. */
@@ -45,11 +47,17 @@ export function addVideoOptions(cmd: Command): Command {
     if (!(Number.isInteger(n) && n >= 1)) throw new InvalidArgumentError(`'${v}' is not a positive integer`);
     return n;
   };
+  const denoise = (v: string) => {
+    const n = Number(v);
+    if (!(n >= 0 && n <= MAX_DENOISE)) throw new InvalidArgumentError(`'${v}' is not a strength between 0 (off) and ${MAX_DENOISE}`);
+    return n;
+  };
   return cmd
     .option('--crf <n>', 'video: H.264 quality, 0 (lossless) … 51 (worst); 18 looks like the source', crf, DEFAULT_CRF)
     .option('--preset <p>', 'video: x264 preset (ultrafast … veryslow)', DEFAULT_PRESET)
     .option('--smoothing <s>', 'video: none (each frame by itself) | stats (instance-norm statistics averaged over the frames)', smoothing, DEFAULT_SMOOTHING)
     .option('--stats-momentum <α>', 'video: weight of the past in the running statistics, [0, 1)', momentum, DEFAULT_STATS_MOMENTUM)
+    .option('--denoise [strength]', `video: temporal denoising before the network (hqdn3d), against the flicker a camera's noise causes on still or slow scenes; strength 0 (off) … ${MAX_DENOISE}, ${DEFAULT_DENOISE} when given alone`, denoise)
     .option('--no-audio', "video: drop the source's audio (default: copied)")
     .option('--batch-size <n>', 'video: frames per network call with --smoothing none', batch, DEFAULT_VIDEO_BATCH);
 }
@@ -115,6 +123,7 @@ export async function stylizeVideoIfVideo(inputs: readonly string[], o: SharedOp
         smoothing: o.smoothing,
         statsMomentum: o.statsMomentum,
         audio: o.audio,
+        denoise: o.denoise === true ? DEFAULT_DENOISE : o.denoise,
         batchSize: o.batchSize,
         signal,
         onStart: ({ source, width, height, runner }) =>
