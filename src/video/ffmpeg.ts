@@ -16,6 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs, openSync, readSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { atomicTempName } from '../util/atomic-write.js';
+import { checkDenoiseStrength } from './temporal-denoise.js';
 
 /** Environment variables that point at other binaries (default: `ffmpeg`/`ffprobe` on the PATH). */
 export const FFMPEG_ENV = 'PERCEPTUAL_FFMPEG';
@@ -26,26 +27,15 @@ export const DEFAULT_CRF = 18;
 /** x264 speed/size trade-off. */
 export const DEFAULT_PRESET = 'medium';
 
-/**
- * Temporal denoising before the network (`--denoise`). On a still or slow scene most of a style
- * network's flicker is the camera's noise: every frame brings fresh noise, and the network turns
- * it into strokes that change from frame to frame (the flicker figure's still clip, `bench/flicker.ts`).
- * ffmpeg's `hqdn3d` filter averages each pixel with its past where it changed by little, and lets
- * larger changes (motion, cuts) through. Its spatial strengths are set near zero (0 would mean
- * "the default", 4): the frame's own detail is not blurred, only its changes over time.
- * Measured on the still clip (noise σ² = 3 + 0.05·I): strength 10 halves the flicker of every
- * shipped style; the pan's rises by 2–4 % (`docs/video/flicker.md`). Off by default: a clean clip
- * has nothing to gain, and strong settings leave a faint trail behind fast motion.
- */
-export const DEFAULT_DENOISE = 10;
-/** The largest temporal strength taken (hqdn3d's scale; 50 already smears any motion). */
-export const MAX_DENOISE = 50;
+/** `--denoise`: the strength scale and its measured default (src/video/temporal-denoise.ts says why). */
+export { DEFAULT_DENOISE, MAX_DENOISE } from './temporal-denoise.js';
 
-/** The ffmpeg filter of `--denoise strength` (temporal only; see {@link DEFAULT_DENOISE}). */
+/**
+ * The ffmpeg filter of `--denoise strength`: hqdn3d with its spatial strengths near zero (0 would
+ * mean "the default", 4), so only the temporal recursion of src/video/temporal-denoise.ts runs.
+ */
 export function denoiseFilter(strength: number): string {
-  if (!(Number.isFinite(strength) && strength > 0 && strength <= MAX_DENOISE)) {
-    throw new RangeError(`denoise strength must be in (0, ${MAX_DENOISE}], got ${strength}`);
-  }
+  checkDenoiseStrength(strength);
   return `hqdn3d=0.01:0.01:${strength}:${strength}`;
 }
 
@@ -229,7 +219,7 @@ export interface DecodeOptions {
   signal?: AbortSignal;
   /** Frames the decoder may run ahead of the consumer (default 4). */
   readAhead?: number;
-  /** Temporal denoising strength after scaling (0 or absent: off; see {@link DEFAULT_DENOISE}). */
+  /** Temporal denoising strength after scaling (0 or absent: off; src/video/temporal-denoise.ts). */
   denoise?: number;
 }
 
@@ -300,7 +290,9 @@ export async function* decodeFrames(info: VideoInfo, options: DecodeOptions = {}
 /**
  * Raw RGB frames (interleaved, `width·height·3` bytes each) through an ffmpeg filter chain, e.g.
  * {@link denoiseFilter}: the same filter the decoder applies, for frames made in memory (the
- * flicker figure's clips). Planar RGB inside (`gbrp`), so no chroma is subsampled on the way.
+ * flicker figure's clips). ffmpeg converts the frames to what the filter takes — for hqdn3d,
+ * YUV 4:4:4, so no chroma is subsampled, but the round trip rounds (±1) — as the decoder's
+ * frames, YUV from the start, are filtered before their conversion to RGB.
  */
 export async function filterFrames(frames: readonly Uint8Array[], size: { width: number; height: number }, filter: string, signal?: AbortSignal): Promise<Uint8Array[]> {
   const { width, height } = size;
@@ -309,7 +301,7 @@ export async function filterFrames(frames: readonly Uint8Array[], size: { width:
     if (f.length !== frameBytes) throw new RangeError(`filterFrames: frame ${i} has ${f.length} bytes, expected ${width}×${height}×3`);
   });
   const args = ['-v', 'error', '-nostdin', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-i', 'pipe:0',
-    '-vf', `format=gbrp,${filter}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+    '-vf', filter, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
   const child = spawn(ffmpegBinary(), args, { stdio: ['pipe', 'pipe', 'pipe'], detached: OWN_GROUP });
   const chunks: Buffer[] = [];
   let stderr = '';

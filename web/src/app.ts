@@ -7,6 +7,7 @@ import type { WebModel } from './catalogue.js';
 import type { InferenceClient, RunHandle } from './inference-client.js';
 import type { Pixels, RunResult } from './protocol.js';
 import { WebcamLoop } from './webcam.js';
+import { DEFAULT_DENOISE } from '../../src/video/temporal-denoise.js';
 
 export type Mode = 'image' | 'webcam' | 'upscale';
 
@@ -53,6 +54,7 @@ export class App {
     webcamPane: $<HTMLElement>('webcam-pane'),
     webcamToggle: $<HTMLButtonElement>('webcam-toggle'),
     webcamSize: $<HTMLSelectElement>('webcam-size'),
+    webcamDenoise: $<HTMLInputElement>('webcam-denoise'),
     fps: $<HTMLElement>('fps'),
     video: $<HTMLVideoElement>('video'),
     webcamCanvas: $<HTMLCanvasElement>('webcam-canvas'),
@@ -66,7 +68,7 @@ export class App {
       client,
       this.el.video,
       this.el.webcamCanvas,
-      () => ({ model: this.selectedModel()?.url ?? '', size: Number(this.el.webcamSize.value), strength: this.strength, preserveColor: this.el.preserve.checked }),
+      () => ({ model: this.selectedModel()?.url ?? '', size: Number(this.el.webcamSize.value), strength: this.strength, preserveColor: this.el.preserve.checked, denoise: this.el.webcamDenoise.checked ? DEFAULT_DENOISE : 0 }),
       (fps, w, h, ms) => {
         this.el.fps.textContent = `${fps.toFixed(1)} fps · ${w}×${h} · ${ms.toFixed(0)} ms/frame`;
         this.el.fps.dataset.fps = String(fps);

@@ -7,6 +7,7 @@ import { draw, grabFrame } from './canvas-image.js';
 import { FpsMeter } from './fps-meter.js';
 import type { InferenceClient } from './inference-client.js';
 import { DEFAULT_STATS_MOMENTUM } from '../../src/video/temporal-onnx.js';
+import { TemporalDenoiser } from '../../src/video/temporal-denoise.js';
 
 export interface FrameSettings {
   model: string;
@@ -16,6 +17,8 @@ export interface FrameSettings {
   preserveColor: boolean;
   /** Weight of the past in the running instance-norm statistics (0: each frame by itself). */
   statsMomentum?: number;
+  /** Temporal denoising strength before the network (src/video/temporal-denoise.ts; 0 or absent: off). */
+  denoise?: number;
 }
 
 export class WebcamLoop {
@@ -25,6 +28,8 @@ export class WebcamLoop {
   private readonly scratch = new OffscreenCanvas(1, 1);
   /** The next frame starts the running statistics afresh (camera (re)started). */
   private freshStats = true;
+  /** The camera's frames before the network, against noise flicker (replaced when the strength changes). */
+  private denoiser: TemporalDenoiser | undefined;
 
   constructor(
     private readonly client: InferenceClient,
@@ -48,6 +53,7 @@ export class WebcamLoop {
     await waitFor(() => this.video.videoWidth > 0, 10_000, 'the camera produced no frame within 10 s');
     this.active = true;
     this.freshStats = true;
+    this.denoiser?.reset();
     this.meter.reset();
     void this.loop();
   }
@@ -63,7 +69,11 @@ export class WebcamLoop {
     while (this.active) {
       try {
         const s = this.settings();
-        const frame = grabFrame(this.video, s.size, this.scratch);
+        let frame = grabFrame(this.video, s.size, this.scratch);
+        if (s.denoise) {
+          if (this.denoiser?.strength !== s.denoise) this.denoiser = new TemporalDenoiser(s.denoise);
+          frame = { ...frame, data: this.denoiser.apply(frame.data, frame.width, frame.height, 4) };
+        } else this.denoiser = undefined; // switched off: no stale past when it comes back
         // Statistics averaged over frames, as for video files: the normalisation does not jump with noise.
         const momentum = s.statsMomentum ?? DEFAULT_STATS_MOMENTUM;
         const temporal = momentum > 0 ? { momentum, reset: this.freshStats } : undefined;
