@@ -8,7 +8,7 @@
  * Goal (issue 13): every shipped style at most ml5 "wave"'s figure on the same photo. Beside it, the
  * share of near-black pixels (darkFraction): the dark patches instance-norm networks paint early on.
  *
- * usage: npm run bench:artefacts -- [--photo FILE] [--size PX (longer side; default: as it is)] [--models all|a,b] [--ml5 DIR|none] [--json FILE] [image …]
+ * usage: npm run bench:artefacts -- [--photo FILE] [--size PX (longer side; default: as it is)] [--models all|a,b] [--ml5 DIR|none] [--shifts 2,4] [--json FILE] [image …]
  */
 import path from 'node:path';
 import os from 'node:os';
@@ -17,6 +17,7 @@ import { loadImage, type RgbImage } from '../src/data/image.js';
 import { loadImageResized } from '../src/data/tensor-image.js';
 import { gridArtefacts, darkFraction, ARTEFACT_DEFAULTS } from '../src/metrics/artefacts.js';
 import { loadStyleModel } from '../src/infer/load-model.js';
+import { checkShifts } from '../src/infer/core/index.js';
 import { importMl5 } from '../src/models/ml5/index.js';
 import { sharedDataDir, shippedModelsDir } from '../src/util/paths.js';
 
@@ -30,6 +31,9 @@ for (let i = 0; i < args.length; i++) {
 const photoFile = flags.get('photo') ?? path.join(sharedDataDir(), 'content', 'chicago.jpg');
 const ml5Dir = flags.get('ml5') ?? path.join(sharedDataDir(), 'peer', 'ml5-wave');
 const modelsArg = flags.get('models') ?? 'all';
+/** Also measure each shipped style averaged over these sub-stride shift counts (src/infer/core/shift-average.ts), e.g. `--shifts 2,4`. */
+const shiftCounts = (flags.get('shifts') ?? '').split(',').filter(Boolean).map(Number);
+shiftCounts.forEach(checkShifts);
 
 /** Shipped style models: folders of models/ whose card says task "style". */
 function styleModels(): string[] {
@@ -53,10 +57,10 @@ const measure = (what: string, img: RgbImage, note?: string) => {
 
 measure(`the photo (${path.basename(photoFile)})`, photo);
 /** Stylise at the photo's own size, untiled, float output rounded to bytes as saved. */
-async function stylize(model: string): Promise<RgbImage> {
+async function stylize(model: string, shifts = 1): Promise<RgbImage> {
   const m = await loadStyleModel(model, { runtime: 'onnx' });
   try {
-    return await m.stylize(photo, { tileSize: 0, outputType: 'uint8' });
+    return await m.stylize(photo, { tileSize: 0, outputType: 'uint8', shifts });
   } finally {
     await m.dispose();
   }
@@ -76,6 +80,7 @@ if (ml5Dir !== 'none') {
 for (const dir of styleModels()) {
   const card = JSON.parse(readFileSync(path.join(dir, 'card.json'), 'utf8')) as { iterations?: number; lossProfile?: string };
   measure(`${path.basename(dir)}`, await stylize(dir), `${card.iterations ?? '?'} it., ${card.lossProfile ?? '?'}`);
+  for (const n of shiftCounts) measure(`${path.basename(dir)}, ${n} shifts averaged`, await stylize(dir, n), `${card.iterations ?? '?'} it., ${card.lossProfile ?? '?'}`);
 }
 for (const file of extra) {
   const img = await loadImage(file);

@@ -5,12 +5,14 @@
  * fresh sensor noise in every frame.
  *
  *   node --import tsx bench/flicker.ts [--models a,b|dir/a,…] [--extra name=path,…] [--frames 24]
- *        [--width 320 --height 200] [--momentum 0.9,0.95] [--denoise 10,6] [--runtime onnx|engine]
+ *        [--width 320 --height 200] [--momentum 0.9,0.95] [--denoise 10,6] [--shifts 2,4] [--runtime onnx|engine]
  *        [--json docs/video/flicker.json] [--md docs/video/flicker.md] [--figure docs/video/frames.jpg]
  *
  * Methods: per-frame stylisation; smoothed instance-norm statistics (fix a, one row per momentum);
  * temporal denoising of the input before the network (fix c, `--denoise`: the same ffmpeg filter
- * `perceptual stylize clip.mp4 --denoise` runs in its decoder; one row per strength, 0 for none).
+ * `perceptual stylize clip.mp4 --denoise` runs in its decoder; one row per strength, 0 for none);
+ * shift averaging (`--shifts`: each frame averaged over sub-stride shifts, src/infer/core/shift-average.ts;
+ * one row per count, alone and with each denoise strength).
  * Flicker is always measured against the clip's own (noisy) input frames.
  *
  * Besides flicker it reports how far each fix moves the pictures from per-frame stylisation
@@ -40,6 +42,7 @@ const { values: a } = parseArgs({
     height: { type: 'string', default: '200' },
     momentum: { type: 'string', default: String(DEFAULT_STATS_MOMENTUM) },
     denoise: { type: 'string', default: String(DEFAULT_DENOISE) },
+    shifts: { type: 'string', default: '' },
     runtime: { type: 'string', default: 'onnx' },
     json: { type: 'string' },
     md: { type: 'string' },
@@ -50,6 +53,7 @@ const { values: a } = parseArgs({
 const frames = Number(a.frames), width = Number(a.width), height = Number(a.height);
 const momenta = a.momentum!.split(',').map(Number);
 const denoises = a.denoise!.split(',').map(Number).filter((n) => n > 0);
+const shiftCounts = a.shifts!.split(',').filter(Boolean).map(Number).filter((n) => n > 1);
 const runtime = a.runtime as 'onnx' | 'engine';
 const data = sharedDataDir();
 const panPhoto = path.join(data, 'content', 'stata.jpg');
@@ -106,12 +110,14 @@ for (const e of a.extra ? a.extra.split(',') : []) {
 const rows: Row[] = [];
 const figureFrames: Record<string, RgbImage[]> = {};
 for (const t of targets) {
-  const methods: Array<{ method: string; smoothing: Smoothing; momentum?: number; denoise?: number }> = [{ method: 'per-frame', smoothing: 'none' }];
+  const methods: Array<{ method: string; smoothing: Smoothing; momentum?: number; denoise?: number; shifts?: number }> = [{ method: 'per-frame', smoothing: 'none' }];
   for (const m of momenta) methods.push({ method: `smoothed statistics α=${m}`, smoothing: 'stats', momentum: m });
   for (const d of denoises) methods.push({ method: `temporal denoise ${d}`, smoothing: 'none', denoise: d });
+  for (const n of shiftCounts) methods.push({ method: `${n} shifts averaged`, smoothing: 'none', shifts: n });
+  for (const n of shiftCounts) for (const d of denoises) methods.push({ method: `${n} shifts averaged + temporal denoise ${d}`, smoothing: 'none', shifts: n, denoise: d });
   const perFrame: Record<string, RgbImage[]> = {};
   for (const m of methods) {
-    const runner = await loadFrameRunner(t.path, { runtime, smoothing: m.smoothing, statsMomentum: m.momentum, width, height });
+    const runner = await loadFrameRunner(t.path, { runtime, smoothing: m.smoothing, statsMomentum: m.momentum, shifts: m.shifts, width, height });
     try {
       for (const [clipName, { clip }] of Object.entries(clips)) {
         const t0 = performance.now();

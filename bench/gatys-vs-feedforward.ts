@@ -18,7 +18,7 @@
  *
  * usage: node --import tsx bench/gatys-vs-feedforward.ts [--models all|a,b] [--count 8] [--size 256]
  *          [--iterations 50,100,300,500] [--profile paper-vgg19] [--precision float32]
- *          [--results bench/figure5-results.json] [--svg docs/figure5.svg] [--val DIR] [--report-only] [--clamp]
+ *          [--results bench/figure5-results.json] [--svg docs/figure5.svg] [--val DIR] [--report-only] [--clamp] [--shifts 4]
  *
  * Gatys runs unconstrained by default, as the paper's Figure 5 and jcjohnson/neural-style do: the
  * curve is the loss of pixels that may lie outside 0–255. --clamp measures the projected
@@ -36,6 +36,7 @@ import type { PerceptualLoss } from '../src/losses/perceptual-loss.js';
 import type { Vgg } from '../src/models/vgg/vgg.js';
 import { optimizeImage } from '../src/optimize/gatys.js';
 import { loadStyleModel } from '../src/infer/load-model.js';
+import { checkShifts } from '../src/infer/core/index.js';
 import { listImages } from '../src/data/image-folder.js';
 import { loadImageResized, imageToTensor } from '../src/data/tensor-image.js';
 import { styleMeasureSpec, gatysKey, MEASURE_PROFILE, type StyleMeasureSpec, type StyleCardFields } from '../src/eval/style-measure.js';
@@ -55,6 +56,9 @@ const svgFile = path.resolve(get('svg', path.join(packageRoot, 'docs', 'figure5.
 const valDir = get('val', path.join(sharedDataDir(), 'photos', 'val-256'));
 const reportOnly = args.includes('--report-only');
 const clampPixels = args.includes('--clamp');
+/** The network's output averaged over sub-stride shifts (src/infer/core/shift-average.ts); its own feed-forward key. */
+const shifts = Number(get('shifts', '1'));
+checkShifts(shifts);
 const SEED = 0;
 /** Points of the curve kept between checkpoints (every CURVE_STEP iterations). */
 const CURVE_STEP = 10;
@@ -84,7 +88,7 @@ const photos = (await listImages(valDir)).slice(0, count);
 if (photos.length < count) console.error(`note: ${valDir} has ${photos.length} photos, fewer than --count ${count}`);
 const keyOf = (s: Style, photo: string) => gatysKey(s, photo, size, { precision, seed: SEED, init: 'noise', clampPixels });
 /** Feed-forward results are keyed by style and loss (not photo): everything after the photo in the Gatys key. */
-const ffKey = (s: Style) => `${s.name}|${keyOf(s, '').split('|').slice(2).join('|')}`;
+const ffKey = (s: Style) => `${s.name}|${keyOf(s, '').split('|').slice(2).join('|')}${shifts > 1 ? `|shifts${shifts}` : ''}`;
 
 const controller = new AbortController();
 process.once('SIGINT', () => {
@@ -111,7 +115,7 @@ if (!reportOnly) {
     for (const photo of photos) {
       const img = await loadImageResized(photo, size);
       const t0 = performance.now();
-      const out = await model.stylize(img, { tileSize: 0 });
+      const out = await model.stylize(img, { tileSize: 0, shifts });
       const seconds = (performance.now() - t0) / 1000;
       ff[path.basename(photo)] = { loss: noGrad(() => tidy(() => loss.forward(imageToTensor(out), imageToTensor(img)).total.item())), seconds };
     }
@@ -160,7 +164,7 @@ const rows = styles.map((s) => {
     const run = results.gatys[keyOf(s, photo)];
     if (run) gatys[path.basename(photo)] = run;
   }
-  const network = `${s.card.iterations ?? '?'} it., ${s.card.lossProfile ?? '?'}`;
+  const network = `${s.card.iterations ?? "?"} it., ${s.card.lossProfile ?? "?"}${shifts > 1 ? `, ${shifts} shifts averaged` : ""}`;
   return figure5Row({ style: s.name, network, feedForward: ff, gatys }, checkpoints);
 });
 const profiles = [...new Set(styles.map((s) => s.profile))].join(', ');

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { listImages } from '../data/image-folder.js';
 import { readImageHeader, checkQuality, type ImageHeader } from '../data/image.js';
-import { MIN_TILE_SIZE } from '../infer/core/index.js';
+import { MIN_TILE_SIZE, SHIFT_COUNTS } from '../infer/core/index.js';
 import { removeStaleTempFiles } from '../util/stale-temp.js';
 
 const WRITABLE = /\.(jpe?g|png|webp)$/i;
@@ -107,6 +107,12 @@ export function tileOpt(v: string): number {
 export function strengthOpt(v: string): number {
   const n = Number(v);
   if (v.trim() === '' || !(n >= 0 && n <= 1)) throw new InvalidArgumentError(`the strength must be a number from 0 to 1`);
+  return n;
+}
+
+export function shiftsOpt(v: string): number {
+  const n = Number(v);
+  if (!SHIFT_COUNTS.includes(n)) throw new InvalidArgumentError(`'${v}' is not one of ${SHIFT_COUNTS.join(', ')}`);
   return n;
 }
 

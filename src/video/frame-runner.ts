@@ -15,6 +15,7 @@ import { loadNetwork } from '../models/model-folder.js';
 import { resolveModel } from '../infer/load-model.js';
 import { chooseRuntime } from '../infer/runtime-choice.js';
 import { OrtGraph, OrtModel } from '../runtime/ort-session.js';
+import { shiftAveraged, checkShifts, DEFAULT_SHIFTS, type RunNetwork } from '../infer/core/index.js';
 import { EngineStatsSmoother } from './engine-temporal.js';
 import { temporalOnnx, TemporalStats, TEMPORAL_INPUTS, TEMPORAL_OUTPUT, DEFAULT_STATS_MOMENTUM } from './temporal-onnx.js';
 
@@ -58,6 +59,12 @@ export interface FrameRunnerOptions {
   height?: number;
   /** Folder of shipped models (default the package's). */
   modelsDir?: string;
+  /**
+   * Average each frame over this many sub-stride shifts (1, 2, 4, 8, 16; default `DEFAULT_SHIFTS`, 1): the grid the
+   * network prints is fixed to the frame, so on a camera pan it flickers; averaged, it is gone
+   * (src/infer/core/shift-average.ts). One network run per shift; per-frame smoothing only.
+   */
+  shifts?: number;
 }
 
 function checkBatch(input: Float32Array, n: number, h: number, w: number, max: number): void {
@@ -152,8 +159,41 @@ class EngineFrames implements FrameRunner {
   }
 }
 
+/** `inner` (per frame) averaged over sub-stride shifts of every frame. */
+class ShiftAveragedFrames implements FrameRunner {
+  readonly smoothing = 'none';
+  readonly label: string;
+  readonly maxBatch: number;
+  private readonly averaged: RunNetwork;
+  constructor(private readonly inner: FrameRunner, shifts: number) {
+    this.label = `${inner.label}, ${shifts} shifts averaged`;
+    this.maxBatch = inner.maxBatch;
+    this.averaged = shiftAveraged(async (x, d) => ({ data: await inner.run(x, d[0]!, d[2]!, d[3]!), dims: [d[0]!, 3, d[2]!, d[3]!] }), shifts);
+  }
+  async run(input: Float32Array, n: number, h: number, w: number): Promise<Float32Array> {
+    checkBatch(input, n, h, w, this.maxBatch);
+    return (await this.averaged(input, [n, 3, h, w])).data;
+  }
+  reset(): void {
+    this.inner.reset();
+  }
+  dispose(): Promise<void> {
+    return this.inner.dispose();
+  }
+}
+
 /** Load the style model `style` (a shipped name, model folder, .onnx or .safetensors) for video frames. */
 export async function loadFrameRunner(style: string, o: FrameRunnerOptions = {}): Promise<FrameRunner> {
+  const shifts = o.shifts ?? DEFAULT_SHIFTS;
+  checkShifts(shifts);
+  if (shifts > 1 && o.smoothing === 'stats') {
+    throw new Error(`shift averaging (${shifts} shifts) runs the network ${shifts} times a frame, and smoothed statistics must advance once a frame: use one or the other`);
+  }
+  const inner = await loadRunner(style, o);
+  return shifts > 1 ? new ShiftAveragedFrames(inner, shifts) : inner;
+}
+
+async function loadRunner(style: string, o: FrameRunnerOptions): Promise<FrameRunner> {
   const { files, card } = await resolveModel(style, o.modelsDir);
   if (card.task !== 'style') throw new Error(`${style} is a ${card.task} model, not a style network`);
   const smoothing = o.smoothing ?? DEFAULT_SMOOTHING;

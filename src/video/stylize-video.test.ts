@@ -14,7 +14,7 @@ import { loadStyleModel } from '../infer/load-model.js';
 import { psnr } from '../metrics/metrics.js';
 import type { RgbImage } from '../data/image.js';
 import { decodeFrames, isVideoFile, probeVideo, videoOutputSize, FfmpegMissingError, FFPROBE_ENV } from './ffmpeg.js';
-import { stylizeVideo } from './stylize-video.js';
+import { stylizeVideo, stylizeFrames } from './stylize-video.js';
 import { loadFrameRunner } from './frame-runner.js';
 import { temporalOnnx } from './temporal-onnx.js';
 import { OrtGraph, OrtModel } from '../runtime/ort-session.js';
@@ -102,6 +102,34 @@ test('stylizeVideo: H.264 yuv420p at the source rate, audio copied, frames = the
   }
   await model.dispose();
   assert.deepEqual(leftovers(), []);
+});
+
+test('shift averaging on frames (--shifts) equals the image path with the same shifts; with smoothed statistics it is refused', async () => {
+  const frames = await decodeAll(photoClip);
+  const { width, height } = frames[0]!;
+  const runner = await loadFrameRunner(STYLE, { runtime: 'onnx', shifts: 4, batchSize: 2 });
+  const model = await loadStyleModel(STYLE, { runtime: 'onnx' });
+  try {
+    assert.match(runner.label, /onnxruntime, 4 shifts averaged/);
+    const out: Uint8Array[] = [];
+    await stylizeFrames(runner, frames.slice(0, 4).map((f) => f.data as Uint8Array), { width, height }, (f) => void out.push(f));
+    for (let k = 0; k < 4; k++) {
+      const ref = await model.stylize(frames[k]!, { tileSize: 0, shifts: 4, outputType: 'uint8' });
+      const plain = await model.stylize(frames[k]!, { tileSize: 0, outputType: 'uint8' });
+      const diff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+        let m = 0;
+        for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+        return m;
+      };
+      assert.ok(diff(out[k]!, ref.data) <= 1, `frame ${k}: ${diff(out[k]!, ref.data)} from the image path's`);
+      assert.ok(diff(out[k]!, plain.data) > 5, `frame ${k}: the averaging changed nothing`);
+    }
+  } finally {
+    await runner.dispose();
+    await model.dispose();
+  }
+  await assert.rejects(loadFrameRunner(STYLE, { runtime: 'onnx', smoothing: 'stats', shifts: 2 }), /shift averaging \(2 shifts\) runs the network 2 times a frame, and smoothed statistics must advance once a frame/);
+  await assert.rejects(loadFrameRunner(STYLE, { runtime: 'onnx', shifts: 3 }), /shifts must be one of 1, 2, 4, 8, 16, got 3/);
 });
 
 test('smoothed statistics: α = 0 is the original network; the ONNX rewrite and the engine agree frame by frame', async () => {

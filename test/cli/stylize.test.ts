@@ -62,6 +62,16 @@ test('stylize writes an image of the input size; strength 0 returns the photo', 
   assert.doesNotMatch(r3.stderr, /loss/);
   assert.deepEqual([(await sharp(tiled).metadata()).width, (await sharp(tiled).metadata()).height], [70, 45]);
   assert.equal((await sharp(path.join(folder, 'photo.webp')).metadata()).width, 32);
+
+  // --shifts: said in the summary; a count without a shift set is refused before any work.
+  const shifted = path.join(dir, 'shifted.png');
+  const r4 = cli(['stylize', photo, '--style', modelDir, '-o', shifted, '--runtime', 'engine', '--precision', 'float32', '--shifts', '2']);
+  assert.equal(r4.status, 0, r4.stderr);
+  assert.match(r4.stdout, /photo\.png → .*shifted\.png \(70×45, [\d.]+ s, engine float32, 2 shifts averaged\)$/m);
+  const r5 = cli(['stylize', photo, '--style', modelDir, '-o', path.join(dir, 'no.png'), '--shifts', '3']);
+  assert.notEqual(r5.status, 0);
+  assert.match(r5.stderr, /--shifts.*'3' is not one of 1, 2, 4, 8, 16/);
+  assert.equal(existsSync(path.join(dir, 'no.png')), false);
 });
 
 test('bad input gives a clear error and a non-zero exit, never a crash', async () => {

@@ -73,6 +73,7 @@ interface SharedOptions {
   precision?: 'float32' | 'bf16';
   tile?: number;
   format?: string;
+  shifts?: number;
 }
 
 /**
@@ -125,6 +126,7 @@ export async function stylizeVideoIfVideo(inputs: readonly string[], o: SharedOp
         audio: o.audio,
         denoise: o.denoise === true ? DEFAULT_DENOISE : o.denoise,
         batchSize: o.batchSize,
+        shifts: o.shifts,
         signal,
         onStart: ({ source, width, height, runner }) =>
           console.error(`${input}: ${source.width}×${source.height} ${source.videoCodec} at ${source.frameRate} fps${source.frames ? `, ${source.frames} frames` : ''}${source.audioCodec ? `, audio ${source.audioCodec}` : ''} → ${width}×${height} on ${runner}`),

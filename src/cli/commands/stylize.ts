@@ -23,12 +23,14 @@ import {
   qualityOpt,
   tileOpt,
   strengthOpt,
+  shiftsOpt,
   runtimeOpt,
   deviceOpt,
   type ImageJob,
   type RuntimeOption,
 } from '../image-jobs.js';
 import { withInterrupt, precisionOpt } from '../options.js';
+import { DEFAULT_SHIFTS, SHIFT_COUNTS } from '../../infer/core/index.js';
 import { addVideoOptions, stylizeVideoIfVideo, type VideoCliOptions } from './stylize-video.js';
 
 /** The parsed options of `stylize` (commander's camel-cased names). */
@@ -46,6 +48,7 @@ export interface StylizeCliOptions {
   precision?: 'float32' | 'bf16';
   maxPixels: number;
   quality: number;
+  shifts: number;
 }
 
 export function register(program: Command): void {
@@ -66,6 +69,7 @@ export function register(program: Command): void {
     .option('--precision <p>', 'engine precision: float32 | bf16', precisionOpt)
     .option('--max-pixels <n>', 'refuse images with more pixels (checked from the header, before decoding: a decompression-bomb guard)', positiveInt, DEFAULT_MAX_PIXELS)
     .option('--quality <q>', 'JPEG/WebP quality, 1–100', qualityOpt, DEFAULT_QUALITY)
+    .option('--shifts <n>', `average the network over n sub-stride shifts of the image (${SHIFT_COUNTS.join(', ')}): removes the grid its stride-4 layers print (and, on video, that grid's flicker), n× the time, and it softens the texture too`, shiftsOpt, DEFAULT_SHIFTS)
     .action((inputs: string[], o: StylizeCliOptions) => stylizeCommand(inputs, o));
   addVideoOptions(program.commands.find((c) => c.name() === 'stylize')!); // one video file in: src/cli/commands/stylize-video.ts
 }
@@ -108,6 +112,7 @@ async function stylizeImages(model: LoadedModel, jobs: readonly ImageJob[], head
       const out = await model.stylize(img, {
         strength: o.strength,
         preserveColor: o.preserveColor,
+        shifts: o.shifts,
         tileSize: o.tile,
         overlap: o.overlap,
         outputType: 'uint8',
@@ -116,7 +121,7 @@ async function stylizeImages(model: LoadedModel, jobs: readonly ImageJob[], head
       });
       await saveImage(out, job.output, { quality: o.quality, signal });
       const s = ((performance.now() - t0) / 1000).toFixed(2);
-      console.log(`${label} → ${job.output} (${width}×${height}, ${s} s, ${model.runtime}${model.runtime === 'engine' ? ` ${model.precision}` : ''})`);
+      console.log(`${label} → ${job.output} (${width}×${height}, ${s} s, ${model.runtime}${model.runtime === 'engine' ? ` ${model.precision}` : ''}${o.shifts > 1 ? `, ${o.shifts} shifts averaged` : ''})`);
     } catch (e) {
       if (signal.aborted || jobs.length === 1) throw e;
       failed++;

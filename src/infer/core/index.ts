@@ -9,5 +9,6 @@ export type { StyleModelCoreOptions, RunOptions, StylizeOptions, UpscaleOptions,
 export { runImage, checkTiling, defaultOverlap, yieldToEventLoop, MIN_TILE_SIZE } from './run-image.js';
 export type { RunImageOptions, RunImageResult, TilingOptions, ImageSink } from './run-image.js';
 export { blendStrength, checkStrength } from './strength.js';
+export { shiftAveraged, checkShifts, SHIFT_SETS, SHIFT_COUNTS, DEFAULT_SHIFTS } from './shift-average.js';
 export { rgbaToRgb, rgbToRgba } from './rgba.js';
 export type { RgbImage } from '../../data/image.js';

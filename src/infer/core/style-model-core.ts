@@ -9,6 +9,7 @@ import { roundToBytes } from '../../data/tensor-layout.js';
 import { checkPixelLimit } from '../../data/pixel-limit.js';
 import { runImage, checkTiling, MIN_TILE_SIZE, type ImageSink, type TilingOptions } from './run-image.js';
 import { blendStrength, checkStrength } from './strength.js';
+import { shiftAveraged, DEFAULT_SHIFTS } from './shift-average.js';
 import type { ProgressCallback, RunNetwork } from './types.js';
 
 /** Above this many output pixels an image is tiled unless the caller says otherwise. */
@@ -64,6 +65,12 @@ export interface StylizeOptions extends RunOptions {
   strength?: number;
   /** Keep the photo's colours: the stylised luminance with the original chroma (BT.601). */
   preserveColor?: boolean;
+  /**
+   * Average the network over this many sub-stride shifts of the image (1, 2, 4, 8, 16; default
+   * `DEFAULT_SHIFTS`, 1): removes the grid its stride-4 layers print, at one network run per shift
+   * and some of the texture (`./shift-average.ts`).
+   */
+  shifts?: number;
 }
 
 export interface UpscaleOptions extends RunOptions {
@@ -105,6 +112,7 @@ export class StyleModelCore {
     const strength = options.strength ?? 1;
     checkStrength(strength);
     const outputType = checkOutputType(options.outputType);
+    const run = shiftAveraged(this.run, options.shifts ?? DEFAULT_SHIFTS);
     const tiling = this.tiling(image, 1, options);
     // s = 0 is the photo itself, whatever the colour option: no need to run the network.
     if (strength === 0) {
@@ -120,7 +128,7 @@ export class StyleModelCore {
       if (strength < 1) strip = blendStrength(strip, original, strength);
       return strip.data as Float32Array;
     });
-    await runImage(this.run, image, sink, { scale: 1, tiling, signal: options.signal, onProgress: options.onProgress });
+    await runImage(run, image, sink, { scale: 1, tiling, signal: options.signal, onProgress: options.onProgress });
     return sink.image();
   }
 
