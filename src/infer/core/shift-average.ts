@@ -33,7 +33,7 @@ export const SHIFT_COUNTS = Object.keys(SHIFT_SETS).map(Number);
 /**
  * Off by default (the network as trained): averaging also averages away the strokes the network
  * places in step with its stride, and on the Figure-5 photos the perceptual loss of the averaged
- * output rose 1.7–9× with 4 shifts (starry-night most), visibly softer (README "Grid artefacts").
+ * output rose 1.2–5.5× with 4 shifts (starry-night most), visibly softer (README "Grid artefacts").
  */
 export const DEFAULT_SHIFTS = 1;
 const PAD = 3;
