@@ -72,6 +72,10 @@ test('stylize writes an image of the input size; strength 0 returns the photo', 
   assert.notEqual(r5.status, 0);
   assert.match(r5.stderr, /--shifts.*'3' is not one of 1, 2, 4, 8, 16/);
   assert.equal(existsSync(path.join(dir, 'no.png')), false);
+  const r6 = cli(['stylize', photo, '--style', modelDir, '-o', path.join(dir, 'no.png'), '--denoise']);
+  assert.notEqual(r6.status, 0);
+  assert.match(r6.stderr, /--denoise applies to video only/);
+  assert.equal(existsSync(path.join(dir, 'no.png')), false);
 });
 
 test('bad input gives a clear error and a non-zero exit, never a crash', async () => {

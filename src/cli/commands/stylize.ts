@@ -76,6 +76,7 @@ export function register(program: Command): void {
 
 export async function stylizeCommand(inputs: string[], o: StylizeCliOptions): Promise<void> {
   if (await stylizeVideoIfVideo(inputs, o as StylizeCliOptions & VideoCliOptions)) return;
+  if ((o as Partial<VideoCliOptions>).denoise !== undefined) throw new Error('--denoise applies to video only (it averages each pixel over the frames before it)');
   checkOverlapOption(o.tile, o.overlap);
   await withInterrupt(async (signal) => {
     const jobs = await planImageJobs(inputs, { out: o.out, defaultDir: 'stylized', format: o.format });
