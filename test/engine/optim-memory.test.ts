@@ -87,9 +87,12 @@ test('noGrad records no history and restores the mode', () => {
   assert.equal(isGradEnabled(), true);
 });
 
-// Bound: after 50 warm-up steps the RSS may grow by at most 24 MiB over the next 250 steps.
-// The step allocates ~1.2 MB of intermediates, so a per-step leak would add > 300 MB.
-test('300 training steps of a small conv net keep RSS within 24 MiB after warm-up', () => {
+// Bound: after 50 warm-up steps the RSS may grow by at most 64 MiB over the next 250 steps.
+// The step allocates ~1.2 MB of intermediates, so a per-step leak would add > 300 MB (a leak of
+// a fifth of them, 60 MB). Without a leak the growth is the allocator's: measured 0.1–0.6 MiB with
+// native kernels, but 0.1–25.3 MiB in the AVX2-emulated pass (seventh sitting: 25.3 failed the
+// earlier 24-MiB bound once in a fresh-clone CI), so 24 MiB was inside the noise.
+test('300 training steps of a small conv net keep RSS within 64 MiB after warm-up', () => {
   const p = makeParams();
   const opt = new Adam(p, { lr: 1e-3 });
   manualSeed(1);
@@ -111,7 +114,7 @@ test('300 training steps of a small conv net keep RSS within 24 MiB after warm-u
   }
   global.gc?.();
   const grown = (process.memoryUsage().rss - warm) / 2 ** 20;
-  assert.ok(grown < 24, `RSS grew ${grown.toFixed(1)} MiB after warm-up`);
+  assert.ok(grown < 64, `RSS grew ${grown.toFixed(1)} MiB after warm-up`);
 });
 
 test("autocast('float32') switches an enclosing bf16 region off (Gram matrices stay float32)", () => {
