@@ -164,7 +164,7 @@ const rows = styles.map((s) => {
     const run = results.gatys[keyOf(s, photo)];
     if (run) gatys[path.basename(photo)] = run;
   }
-  const network = `${s.card.iterations ?? "?"} it., ${s.card.lossProfile ?? "?"}${shifts > 1 ? `, ${shifts} shifts averaged` : ""}`;
+  const network = `${s.card.iterations ?? '?'} it., ${s.card.lossProfile ?? '?'}${shifts > 1 ? `, ${shifts} shifts averaged` : ''}`;
   return figure5Row({ style: s.name, network, feedForward: ff, gatys }, checkpoints);
 });
 const profiles = [...new Set(styles.map((s) => s.profile))].join(', ');

@@ -77,22 +77,30 @@ export interface VideoInfo {
   formatName: string;
 }
 
-/** Run a binary to completion; resolves stdout, rejects with its stderr tail. */
-function run(binary: string, args: string[], signal?: AbortSignal): Promise<{ stdout: string; stderr: string; code: number | null }> {
+/**
+ * Run a binary to completion, optionally writing `input` to its stdin; resolves its stdout (bytes),
+ * stderr and exit code. A missing binary rejects with {@link FfmpegMissingError}.
+ */
+function run(binary: string, args: string[], o: { signal?: AbortSignal; input?: readonly Uint8Array[] } = {}): Promise<{ stdout: Buffer; stderr: string; code: number | null }> {
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try {
-      child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], signal });
+      child = spawn(binary, args, { stdio: [o.input ? 'pipe' : 'ignore', 'pipe', 'pipe'], signal: o.signal });
     } catch (e) {
       reject(e);
       return;
     }
-    let stdout = '';
+    const stdout: Buffer[] = [];
     let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stdout!.on('data', (d: Buffer) => stdout.push(d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new FfmpegMissingError(binary) : e));
-    child.on('close', (code) => resolve({ stdout, stderr, code }));
+    child.on('close', (code) => resolve({ stdout: Buffer.concat(stdout), stderr, code }));
+    if (o.input) {
+      child.stdin!.on('error', () => {}); // the binary gone early: its exit code says why
+      for (const chunk of o.input) child.stdin!.write(chunk);
+      child.stdin!.end();
+    }
   });
 }
 
@@ -155,7 +163,7 @@ export const VIDEO_NAME = /\.(mp4|m4v|mov|mkv|webm|avi|wmv|flv|mpe?g|m2ts|mts|ts
 /** Probe a video file; throws a clear Error for a file ffprobe cannot read or that has no video. */
 export async function probeVideo(file: string, options: { signal?: AbortSignal } = {}): Promise<VideoInfo> {
   const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file];
-  const r = await run(ffprobeBinary(), args, options.signal);
+  const r = await run(ffprobeBinary(), args, { signal: options.signal });
   if (r.code !== 0) throw new Error(`cannot read video ${file}: ${tail(r.stderr)}`);
   type Stream = {
     codec_type?: string; codec_name?: string; width?: number; height?: number; r_frame_rate?: string; avg_frame_rate?: string;
@@ -164,7 +172,7 @@ export async function probeVideo(file: string, options: { signal?: AbortSignal }
   };
   let parsed: { streams?: Stream[]; format?: { format_name?: string; duration?: string } };
   try {
-    parsed = JSON.parse(r.stdout) as typeof parsed;
+    parsed = JSON.parse(r.stdout.toString('utf8')) as typeof parsed;
   } catch {
     throw new Error(`cannot read video ${file}: ffprobe printed no JSON`);
   }
@@ -302,29 +310,10 @@ export async function filterFrames(frames: readonly Uint8Array[], size: { width:
   });
   const args = ['-v', 'error', '-nostdin', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-i', 'pipe:0',
     '-vf', filter, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
-  const child = spawn(ffmpegBinary(), args, { stdio: ['pipe', 'pipe', 'pipe'], detached: OWN_GROUP });
-  const chunks: Buffer[] = [];
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => chunks.push(d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
-  child.stdin.on('error', () => {}); // ffmpeg gone early: its exit status says why
-  const onAbort = () => child.kill('SIGKILL');
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    const code = await new Promise<number | null>((resolve, reject) => {
-      child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new FfmpegMissingError(ffmpegBinary()) : e));
-      child.on('close', resolve);
-      for (const f of frames) child.stdin.write(f);
-      child.stdin.end();
-    });
-    signal?.throwIfAborted();
-    if (code !== 0) throw new Error(`ffmpeg filter ${filter} failed on ${frames.length} frames of ${width}×${height}: ${tail(stderr)}`);
-    const all = Buffer.concat(chunks);
-    if (all.length !== frames.length * frameBytes) throw new Error(`ffmpeg filter ${filter} returned ${all.length / frameBytes} frames for ${frames.length}`);
-    return frames.map((_, i) => new Uint8Array(all.subarray(i * frameBytes, (i + 1) * frameBytes)));
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
+  const r = await run(ffmpegBinary(), args, { signal, input: frames });
+  if (r.code !== 0) throw new Error(`ffmpeg filter ${filter} failed on ${frames.length} frames of ${width}×${height}: ${tail(r.stderr)}`);
+  if (r.stdout.length !== frames.length * frameBytes) throw new Error(`ffmpeg filter ${filter} returned ${r.stdout.length / frameBytes} frames for ${frames.length}`);
+  return frames.map((_, i) => new Uint8Array(r.stdout.subarray(i * frameBytes, (i + 1) * frameBytes)));
 }
 
 /** Containers the encoder writes (by the output's extension) and the audio codecs each takes as they are. */

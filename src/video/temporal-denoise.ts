@@ -17,7 +17,7 @@
  * it pass almost untouched (w(3s) ≈ 1/64).
  *
  * Measured on the still clip (noise σ² = 3 + 0.05·I): strength 10 halves the flicker of every
- * shipped style; the pan's rises by 2–4 % (`docs/video/flicker.md`). Off by default for files (a clean
+ * shipped style; the pan's rises by 2–6 % (`docs/video/flicker.md`). Off by default for files (a clean
  * clip has nothing to gain, and strong settings leave a faint trail behind fast motion); on for the
  * webcam, whose frames are always noisy.
  */
