@@ -47,6 +47,8 @@ function styleModels(): string[] {
   return modelsArg.split(',').filter(Boolean).map((m) => (existsSync(m) ? m : path.join(root, m)));
 }
 
+/** A model's row label: its folder's name, with the parent's for a run's `model/` folder. */
+const label = (dir: string) => (path.basename(dir) === 'model' ? `${path.basename(path.dirname(dir))}/model` : path.basename(dir));
 const photo = flags.has('size') ? await loadImageResized(photoFile, Number(flags.get('size'))) : await loadImage(photoFile);
 const rows: Array<{ what: string; figure: number; dark: number; note?: string }> = [];
 const measure = (what: string, img: RgbImage, note?: string) => {
@@ -79,8 +81,8 @@ if (ml5Dir !== 'none') {
 }
 for (const dir of styleModels()) {
   const card = JSON.parse(readFileSync(path.join(dir, 'card.json'), 'utf8')) as { iterations?: number; lossProfile?: string };
-  measure(`${path.basename(dir)}`, await stylize(dir), `${card.iterations ?? '?'} it., ${card.lossProfile ?? '?'}`);
-  for (const n of shiftCounts) measure(`${path.basename(dir)}, ${n} shifts averaged`, await stylize(dir, n), `${card.iterations ?? '?'} it., ${card.lossProfile ?? '?'}`);
+  measure(label(dir), await stylize(dir), `${card.iterations ?? '?'} it., ${card.lossProfile ?? '?'}`);
+  for (const n of shiftCounts) measure(`${label(dir)}, ${n} shifts averaged`, await stylize(dir, n), `${card.iterations ?? '?'} it., ${card.lossProfile ?? '?'}`);
 }
 for (const file of extra) {
   const img = await loadImage(file);

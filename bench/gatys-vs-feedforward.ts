@@ -79,9 +79,12 @@ const modelDirs = (modelsArg === 'all' ? readdirSync(root).map((d) => path.join(
 if (!modelDirs.length) throw new Error(`gatys-vs-feedforward: no style model with a card naming its style image in ${modelsArg === 'all' ? root : modelsArg}`);
 
 interface Style extends StyleMeasureSpec { dir: string; name: string; card: StyleCardFields }
+/** A model's name in the table and in its feed-forward key: its folder's, with the parent's where two folders share it (e.g. runs' `model/`). */
+const nameOf = (dir: string) =>
+  modelDirs.filter((d) => path.basename(d) === path.basename(dir)).length > 1 ? `${path.basename(path.dirname(dir))}/${path.basename(dir)}` : path.basename(dir);
 const styles: Style[] = modelDirs.map((dir) => {
   const card = readCard(dir);
-  return { dir, name: path.basename(dir), card, ...styleMeasureSpec(card, dir, size, wantedProfile) };
+  return { dir, name: nameOf(dir), card, ...styleMeasureSpec(card, dir, size, wantedProfile) };
 });
 
 const photos = (await listImages(valDir)).slice(0, count);

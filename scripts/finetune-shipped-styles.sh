@@ -24,6 +24,9 @@
 # stretches): measured on shipwreck-minotaur from its 810-iteration checkpoint, the same 90 batches,
 # validation loss (8 photos) 1.733e5 at lr 1e-3 and 1.696e5 at 2e-4 (−2.2 %); without the stability
 # term (λ 0, lr 1e-3, 690 → 810) 1.737e5 against 1.799e5 with λ 600 (+3.6 %, within issue 15's 5 %).
+# Eighth sitting: the grid penalty (src/losses/grid-loss.ts; λ 2·10⁴ in 128-px windows, 4·10⁴ for
+# starry-night and composition-vii, whose grid figure stayed above 1.5× their Gatys outputs' —
+# README "Grid artefacts") and Adam lr 5e-5 (the seventh sitting's second decay) are the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 arch_of() { node -e 'const fs=require("fs");const b=fs.readFileSync(process.argv[1]);const n=Number(b.readBigUInt64LE(0));console.log(JSON.parse(JSON.parse(b.subarray(8,8+n).toString()).__metadata__.config).arch)' "$1/weights.safetensors"; }
@@ -44,5 +47,6 @@ fi
 export RUNS_DIR=${RUNS_DIR:-runs/styles-rc} MODELS_DIR=${MODELS_DIR:-models} ARCH=${ARCH:-half-instance-rc} PROFILE=${PROFILE:-paper-vgg19}
 export STAGE1_ITERATIONS=0 ITERATIONS=${ITERATIONS:-40000} STYLE_SIZE2=${STYLE_SIZE2:-192}
 export STABILITY_WEIGHT=${STABILITY_WEIGHT:-600} STABILITY_WEIGHTS=${STABILITY_WEIGHTS:-}
-export LR=${LR:-2e-4} CHUNK_MINUTES=${CHUNK_MINUTES:-10} CHUNK2=${CHUNK2:-150} PUBLISH_MIN_ITERATIONS=${PUBLISH_MIN_ITERATIONS:-0}
+export GRID_WEIGHT=${GRID_WEIGHT:-20000} GRID_WINDOW=${GRID_WINDOW:-128} GRID_WEIGHTS=${GRID_WEIGHTS:-"starry-night=40000 composition-vii=40000"}
+export LR=${LR:-5e-5} CHUNK_MINUTES=${CHUNK_MINUTES:-10} CHUNK2=${CHUNK2:-150} PUBLISH_MIN_ITERATIONS=${PUBLISH_MIN_ITERATIONS:-0}
 exec bash scripts/train-shipped-styles.sh "${1:-start}"

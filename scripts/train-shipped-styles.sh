@@ -65,6 +65,7 @@
 #   CHUNK1 [200]  CHUNK2 [50] (most iterations per chunk)  CHUNK_MINUTES [12] (a chunk's length, from the
 #   measured speed; STEP_CHUNKS=1: fixed CHUNK1/CHUNK2)  CKPT1 [20]  CKPT2 [10]  BATCH [4]  WORKERS [2]  THREADS [1] (per worker)  NICE [19]
 #   STABILITY_WEIGHT [1500] (λ of the shift + noise stability term, 0: off; see below)  STABILITY_WEIGHTS ["name=λ …": per style]
+#   GRID_WEIGHT [0] (λ of the grid penalty, src/losses/grid-loss.ts; 0: off)  GRID_WEIGHTS ["name=λ …": per style]  GRID_WINDOW [the CLI's]
 #   INIT_FROM ["name=model-folder …": a style with no checkpoint starts from those weights, e.g. a converted
 #   shipped network (scripts/convert-model.ts); with STAGE1_ITERATIONS=0 it trains at 256 px at once]
 #   STYLE_SIZE1 / STYLE_SIZE2 [192 / 384] (the style image's longer side in each stage)
@@ -98,6 +99,8 @@ BATCH=${BATCH:-4}
 LR=${LR:-}
 STABILITY_WEIGHT=${STABILITY_WEIGHT:-1500}
 STABILITY_WEIGHTS=${STABILITY_WEIGHTS:-}   # "name=λ …": a style's own λ_stab (e.g. more where its grid figure stays high)
+GRID_WEIGHT=${GRID_WEIGHT:-0}
+GRID_WEIGHTS=${GRID_WEIGHTS:-}   # "name=λ …": a style's own λ_grid
 THREADS=${THREADS:-1}
 WORKERS=${WORKERS:-2}
 WORKER=${WORKER:-}   # set by `start` for each worker loop; empty for `run` in the foreground
@@ -237,7 +240,8 @@ train_chunk() {
   fi
   [ "${STEP_CHUNKS:-0}" = 1 ] || target=$(timed_target "$dir/log.jsonl" "$target" "$([ "$size" = "$SIZE1" ] && echo "$STAGE1_ITERATIONS" || echo "$ITERATIONS")" "$(ckpt_iteration "$dir/checkpoint.safetensors")")
   local stab=$STABILITY_WEIGHT pair; for pair in $STABILITY_WEIGHTS; do [ "${pair%%=*}" = "$name" ] && stab=${pair#*=}; done
-  local weights=(--stability-weight "$stab"); [ -n "${STYLE_WEIGHT:-}" ] && weights+=(--style-weight "$STYLE_WEIGHT"); [ -n "${TV_WEIGHT:-}" ] && weights+=(--tv-weight "$TV_WEIGHT"); [ -n "$LR" ] && weights+=(--lr "$LR")
+  local grid=$GRID_WEIGHT; for pair in $GRID_WEIGHTS; do [ "${pair%%=*}" = "$name" ] && grid=${pair#*=}; done
+  local weights=(--stability-weight "$stab"); [ "$grid" != 0 ] && weights+=(--grid-weight "$grid" ${GRID_WINDOW:+--grid-window "$GRID_WINDOW"}); [ -n "${STYLE_WEIGHT:-}" ] && weights+=(--style-weight "$STYLE_WEIGHT"); [ -n "${TV_WEIGHT:-}" ] && weights+=(--tv-weight "$TV_WEIGHT"); [ -n "$LR" ] && weights+=(--lr "$LR")
   say "$name: ${size} px, iterations → $target"
   local before after status=0
   children_cpu_to_file; before=$(children_cpu_read); CHUNK_STYLE=$name; CHUNK_CPU_BEFORE=$before
@@ -313,6 +317,15 @@ publish() {
         lrs.push({ from: e.iteration, to: card.iterations, lr });
       }
       if (lrs.length > 1) card.lrStretches = lrs;
+      // The grid penalty the same way (absent from runs that never had it).
+      const grids = [];
+      for (const e of events) {
+        const g = e.config?.grid ?? { weight: 0 };
+        if (grids.at(-1)?.weight === g.weight && grids.at(-1)?.window === g.window) continue;
+        if (grids.length) grids.at(-1).to = e.iteration;
+        grids.push({ from: e.iteration, to: card.iterations, weight: g.weight, window: g.window });
+      }
+      if (grids.some((g) => g.weight > 0)) card.grid = grids;
     } catch {}
     card.run = path.relative(process.cwd(), dir);
     // A run started from INIT_FROM (init-card.json: the card of the network it started from): the card tells the whole history of the network, the earlier
@@ -402,7 +415,7 @@ case "${1:-start}" in
     cp "$REPO/scripts/train-shipped-styles.sh" "$RUNS/.loop.sh"
     for ((k = 0; k < WORKERS; k++)); do
       share=$(share_of "$k"); [ -n "$share" ] || continue
-      STYLES=$share WORKER=$k TRAIN_REPO=$REPO nohup setsid bash "$RUNS/.loop.sh" run >>"$RUNS/loop$k.out" 2>&1 </dev/null &
+      STYLES=$share WORKER=$k TRAIN_REPO=$REPO REFRESH_CODE=0 nohup setsid bash "$RUNS/.loop.sh" run >>"$RUNS/loop$k.out" 2>&1 </dev/null &
       echo "worker $k: $share"
     done
     sleep 1; echo "started $WORKERS workers × $THREADS thread(s) (log: $LOG; status: bash scripts/train-shipped-styles.sh status)" ;;

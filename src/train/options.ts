@@ -12,6 +12,7 @@ import { LOSS_PROFILES, type LossProfileName } from '../losses/profiles.js';
 import { FALLBACK_PROFILE } from '../losses/setup.js';
 import { STYLE_DATA_DEFAULTS } from '../data/style-dataset.js';
 import { DEFAULT_STABILITY_NOISE, DEFAULT_STABILITY_SHIFT } from '../losses/stability-loss.js';
+import { DEFAULT_GRID_WINDOW } from '../losses/grid-loss.js';
 
 /** How a CLI argument is parsed; the library receives the parsed value. */
 export type OptionType = 'string' | 'int' | 'number' | 'numbers' | 'boolean';
@@ -90,6 +91,15 @@ export const STYLE_TRAIN_OPTIONS = {
   },
   stabilityNoise: { flag: 'stability-noise', arg: 'σ', type: 'number', min: 0, default: DEFAULT_STABILITY_NOISE, help: 'σ of the stability term\'s noise (0–255 scale)' },
   stabilityShift: { flag: 'stability-shift', arg: 'px', type: 'int', min: 0, default: DEFAULT_STABILITY_SHIFT, help: "largest shift of the stability term's input, px (0: noise only, as Gupta et al.)" },
+  gridWeight: {
+    flag: 'grid-weight',
+    arg: 'λ',
+    type: 'number',
+    min: 0,
+    default: 0,
+    help: "λ of the grid penalty: the energy of the output's 4×4 pattern fixed to the frame within each window, i.e. its spectrum at the 15 grid frequencies (src/losses/grid-loss.ts; 0: off)",
+  },
+  gridWindow: { flag: 'grid-window', arg: 'px', type: 'int', min: 4, default: DEFAULT_GRID_WINDOW, help: "side of the grid penalty's windows, a multiple of 4 (at most the training image side)" },
   init: { flag: 'init', arg: 'weights', type: 'string', help: 'start from these weights (a model folder or weights.safetensors with the same architecture): fine-tuning' },
 } as const satisfies OptionTable;
 

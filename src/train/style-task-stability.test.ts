@@ -1,12 +1,14 @@
 /**
  * `train-style --stability-weight λ`: the style task adds λ·ℓ_stab to the objective, with ℓ_stab
  * recomputed here independently from the same random draws (same seed), and nothing without λ.
+ * `--grid-weight λ` adds λ·ℓ_grid of the same output, alone or beside the stability term.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { manualSeed, rand, tensor, tidy, zeros, type Tensor } from '../engine/index.js';
 import { buildStyleNet } from '../models/transformer-net.js';
 import { drawPerturbation, perturbInput, stabilityLoss } from '../losses/stability-loss.js';
+import { gridLoss } from '../losses/grid-loss.js';
 import type { PerceptualLoss } from '../losses/perceptual-loss.js';
 import type { StyleDataset } from '../data/style-dataset.js';
 import { StyleTask } from './style-task.js';
@@ -35,6 +37,29 @@ test('the stability term: λ × ℓ_stab of the drawn shift and noise, added to 
     const plain = without.losses({ x });
     assert.equal(plain.parts.stability, undefined);
     assert.ok(Math.abs(plain.total.item() - net.forward(x).mean().item()) < 1e-4);
+  });
+  net.dispose();
+});
+
+test('the grid penalty: λ × ℓ_grid of the output, added to the total, beside the stability term or alone', () => {
+  manualSeed(4);
+  const net = buildStyleNet('c9s1-8,d16,R16,u8,c9s1-3', { norm: 'instance', padding: 'zero' });
+  const data = Float32Array.from({ length: 2 * 3 * 24 * 24 }, (_, i) => (i * 37) % 256);
+  const gridOnly = new StyleTask({ model: net, loss: stubLoss, dataset: stubData, grid: { weight: 50, window: 12 } });
+  const both = new StyleTask({ model: net, loss: stubLoss, dataset: stubData, grid: { weight: 50, window: 12 }, stability: { weight: 7, noise: 0, shift: 0 } });
+  tidy(() => {
+    const x = tensor(data, [2, 3, 24, 24]);
+    const y = net.forward(x);
+    const ref = 50 * gridLoss(y, { window: 12 }).item();
+    assert.ok(ref > 0);
+    const r = gridOnly.losses({ x });
+    assert.ok(Math.abs(r.parts.grid!.item() - ref) <= 1e-4 * ref, `${r.parts.grid!.item()} vs ${ref}`);
+    assert.equal(r.parts.stability, undefined);
+    assert.ok(Math.abs(r.total.item() - (y.mean().item() + ref)) <= 1e-3 * Math.max(1, ref));
+    // σ = 0, shift 0: the stability term is exactly 0 (same network, same input), so the total is the same.
+    const b = both.losses({ x });
+    assert.equal(b.parts.stability!.item(), 0);
+    assert.ok(Math.abs(b.total.item() - r.total.item()) <= 1e-4 * Math.max(1, ref));
   });
   net.dispose();
 });

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { noGrad, rand, tidy, type Tensor, type MemoryFormat } from '../engine/index.js';
 import { drawPerturbation, perturbInput, stabilityLoss } from '../losses/stability-loss.js';
+import { gridLoss } from '../losses/grid-loss.js';
 import type { TransformerNet } from '../models/transformer-net.js';
 import type { PerceptualLoss } from '../losses/perceptual-loss.js';
 import type { StyleDataset, ValidationSet } from '../data/style-dataset.js';
@@ -30,6 +31,8 @@ export interface StyleTaskOptions {
   device?: string;
   /** Video stability term (src/losses/stability-loss.ts): λ, noise σ, largest shift in px; off when weight is 0 or absent. */
   stability?: { weight: number; noise: number; shift: number };
+  /** Grid penalty (src/losses/grid-loss.ts): λ and the window, px; off when the weight is 0 or absent. */
+  grid?: { weight: number; window: number };
 }
 
 export class StyleTask implements TrainingTask<StyleBatchTensors> {
@@ -60,12 +63,21 @@ export class StyleTask implements TrainingTask<StyleBatchTensors> {
   losses(batch: StyleBatchTensors): { total: Tensor; parts: Record<string, Tensor> } {
     const y = this.model.forward(batch.x);
     const terms = this.o.loss.forward(y, batch.x);
+    let total = terms.total;
+    const parts: Record<string, Tensor> = { content: terms.content, style: terms.style, tv: terms.tv };
     const st = this.o.stability;
-    if (!st || st.weight === 0) return { total: terms.total, parts: { content: terms.content, style: terms.style, tv: terms.tv } };
-    // Gupta et al.'s stability term: the network once more on a shifted, noisy copy of the batch.
-    const p = drawPerturbation(() => rand([1]).item(), st.noise, st.shift);
-    const stability = stabilityLoss(y, this.model.forward(perturbInput(batch.x, p)), p).mul(st.weight); // weighted, like the other parts
-    return { total: terms.total.add(stability), parts: { content: terms.content, style: terms.style, tv: terms.tv, stability } };
+    if (st && st.weight !== 0) {
+      // Gupta et al.'s stability term: the network once more on a shifted, noisy copy of the batch.
+      const p = drawPerturbation(() => rand([1]).item(), st.noise, st.shift);
+      parts.stability = stabilityLoss(y, this.model.forward(perturbInput(batch.x, p)), p).mul(st.weight); // weighted, like the other parts
+      total = total.add(parts.stability);
+    }
+    const g = this.o.grid;
+    if (g && g.weight !== 0) {
+      parts.grid = gridLoss(y, { window: g.window }).mul(g.weight);
+      total = total.add(parts.grid);
+    }
+    return { total, parts };
   }
 
   releaseBatch(batch: StyleBatchTensors): void {

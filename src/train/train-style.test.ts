@@ -125,5 +125,7 @@ test('trainStyle: bad options are refused before any work, naming the option (no
   await assert.rejects(trainStyle(opts(path.join(root, 'bad2'), { imageSize: 2.5 })), /train-style: option 'imageSize' must be an integer, got 2\.5/);
   await assert.rejects(trainStyle(opts(path.join(root, 'bad3'), { resume: path.join(root, 'nope.safetensors') })), /^Error: train-style: option 'resume': no checkpoint at .*nope\.safetensors$/);
   await assert.rejects(trainStyle(opts(path.join(root, 'bad4'), { device: 'tpu' })), /unknown device 'tpu'/);
-  assert.ok(!existsSync(path.join(root, 'bad1')), 'nothing was written');
+  await assert.rejects(trainStyle(opts(path.join(root, 'bad5'), { gridWeight: 10, gridWindow: 6 })), /train-style: option 'gridWindow' must be a multiple of 4 no larger than imageSize \d+, got 6/);
+  await assert.rejects(trainStyle(opts(path.join(root, 'bad6'), { gridWeight: 10, gridWindow: 4096 })), /option 'gridWindow' must be a multiple of 4 no larger than imageSize/);
+  for (const d of ['bad1', 'bad5', 'bad6']) assert.ok(!existsSync(path.join(root, d)), `nothing was written (${d})`);
 });
