@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tensor, tidy, randn, manualSeed } from '../engine/index.js';
-import { gridLoss } from './grid-loss.js';
+import { gridLoss, gridWindowFor, DEFAULT_GRID_WINDOW } from './grid-loss.js';
 
 /** A [1, 1, h, w] image that repeats the 4×4 `pattern` (row-major) over the frame. */
 function tiled(pattern: number[], h: number, w: number) {
@@ -102,4 +102,11 @@ test("gridLoss in windows: the mean of each window's own ℓ_grid; a grid whose 
     // Rows and columns beyond whole windows are left out.
     assert.ok(Math.abs(gridLoss(tensor(new Float32Array(20 * 18).fill(3), [1, 1, 20, 18]), { window: 8 }).item()) < 1e-12);
   });
+});
+
+test('gridWindowFor: the asked window, else the default cut to the image side in whole periods', () => {
+  assert.equal(gridWindowFor(256), DEFAULT_GRID_WINDOW);
+  assert.equal(gridWindowFor(256, 32), 32);
+  assert.equal(gridWindowFor(66), 64);
+  assert.equal(gridWindowFor(16), 16);
 });

@@ -43,15 +43,23 @@ export interface GridLossOptions {
 }
 
 /**
- * The default window of `train-style --grid-window`, px. Over the whole image the network can
- * cancel its grid instead of removing it: measured (starry-night, composition-vii, 150 iterations
- * with the whole-crop penalty at λ 2·10⁴), the whole-image pattern of chicago fell to chance level
- * (0.87 → 0.30 grey levels RMS) while the Hann-windowed spectrum still had its lines (figure 25 →
- * 16): the pattern's sign follows the content (a nearest-neighbour ×2 upsampling followed by a
- * 3×3 convolution draws a period-2 pattern proportional to the local gradient), so it averages out
- * over a training crop. Local windows see it where it is drawn.
+ * The default window of `train-style --grid-window`, px (or the training image's side, in whole
+ * periods, where that is smaller). Over the whole image the network can cancel its grid instead of
+ * removing it: measured (starry-night, composition-vii, 150 iterations with the whole-crop penalty
+ * at λ 2·10⁴), the whole-image pattern of chicago fell to chance level (0.87 → 0.30 grey levels
+ * RMS) while the Hann-windowed spectrum still had its lines (figure 25 → 16): the pattern's sign
+ * follows the content (a nearest-neighbour ×2 upsampling followed by a 3×3 convolution draws a
+ * period-2 pattern proportional to the local gradient), so it averages out over a training crop.
+ * Local windows see it where it is drawn: 150 more iterations took the figure to 12.1 with 128-px
+ * windows (λ 2·10⁴) and to 13.4 with 64-px ones (λ 5·10³), whose term is mostly the photo's own
+ * high-frequency energy (README "Grid artefacts").
  */
-export const DEFAULT_GRID_WINDOW = 64;
+export const DEFAULT_GRID_WINDOW = 128;
+
+/** The window a run uses: the one asked for, else the default cut to the image side in whole periods. */
+export function gridWindowFor(imageSize: number, window?: number): number {
+  return window ?? Math.min(DEFAULT_GRID_WINDOW, Math.floor(imageSize / GRID_PERIOD) * GRID_PERIOD);
+}
 
 /**
  * ℓ_grid of `y` ([N, C, H, W], any scale; computed in float32), over whole windows (rows and

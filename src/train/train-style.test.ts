@@ -109,6 +109,21 @@ test('styleWeight reaches the loss and the card: doubling it doubles the logged 
   assert.deepEqual((a.config.lossConfig as { styleWeights: number[] }).styleWeights, [w, w, w]);
 });
 
+test('gridWeight reaches the loss and the run config: the logged grid term is λ·ℓ_grid with the default window cut to the image, linear in λ', async () => {
+  const { JsonlLog } = await import('./log.js');
+  const firstTrain = async (dir: string) => (await JsonlLog.read(path.join(dir, 'log.jsonl'))).find((r) => r.kind === 'train') as Record<string, number>;
+  const a = await trainStyle(opts(path.join(root, 'gw1'), { gridWeight: 1000, iterations: 1, valDir: undefined }));
+  const b = await trainStyle(opts(path.join(root, 'gw2'), { gridWeight: 3000, iterations: 1, valDir: undefined }));
+  const none = await trainStyle(opts(path.join(root, 'gw0'), { iterations: 1, valDir: undefined }));
+  const ra = await firstTrain(path.join(root, 'gw1'));
+  const rb = await firstTrain(path.join(root, 'gw2'));
+  assert.ok(ra.grid! > 0);
+  assert.ok(Math.abs(rb.grid! / ra.grid! - 3) < 1e-4, `grid ${ra.grid} → ${rb.grid}`);
+  assert.equal((await firstTrain(path.join(root, 'gw0'))).grid, undefined);
+  assert.deepEqual(a.config.grid, { weight: 1000, window: 16 }, 'the 16-px images take the whole image as the window');
+  assert.equal(none.config.grid, undefined);
+});
+
 test('one styleWeight is refused for a profile with per-layer weights (paper); a list per layer is taken', async () => {
   const { resolveStyleWeights } = await import('./train-style.js');
   const { lossProfile } = await import('../losses/profiles.js');

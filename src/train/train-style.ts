@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { GRID_PERIOD } from '../losses/grid-loss.js';
+import { GRID_PERIOD, gridWindowFor } from '../losses/grid-loss.js';
 import type { Precision } from '../engine/index.js';
 import { buildStyleNet } from '../models/transformer-net.js';
 import { Vgg } from '../models/vgg/vgg.js';
@@ -79,7 +79,7 @@ export interface TrainStyleOptions extends DriverHooks {
 export type TrainStyleResult = TrainModelResult;
 
 /** The options with the table's defaults filled in. */
-type StyleRun = TrainStyleOptions & DriverOptions & { profile: LossProfileName; arch: string; imageSize: number; valCount: number; stabilityWeight: number; stabilityNoise: number; stabilityShift: number; gridWeight: number; gridWindow: number };
+type StyleRun = TrainStyleOptions & DriverOptions & { profile: LossProfileName; arch: string; imageSize: number; valCount: number; stabilityWeight: number; stabilityNoise: number; stabilityShift: number; gridWeight: number };
 
 /**
  * The style weights of a run: the profile's unless `styleWeight` is given. One number applies
@@ -121,7 +121,7 @@ export const STYLE_TASK: TaskSpec<StyleRun, StyleTask> = {
   identityKeys: ['arch', 'profile', 'imageSize', 'batchSize', 'seed'],
 
   configure(o, precision) {
-    if (o.gridWeight > 0 && (o.gridWindow % GRID_PERIOD !== 0 || o.gridWindow > o.imageSize)) {
+    if (o.gridWeight > 0 && o.gridWindow !== undefined && (o.gridWindow % GRID_PERIOD !== 0 || o.gridWindow > o.imageSize)) {
       throw new RangeError(`train-style: option 'gridWindow' must be a multiple of ${GRID_PERIOD} no larger than imageSize ${o.imageSize}, got ${o.gridWindow}`);
     }
     return {
@@ -140,7 +140,7 @@ export const STYLE_TASK: TaskSpec<StyleRun, StyleTask> = {
       seed: o.seed,
       precision,
       ...(o.stabilityWeight > 0 ? { stability: { weight: o.stabilityWeight, noise: o.stabilityNoise, shift: o.stabilityShift } } : {}),
-      ...(o.gridWeight > 0 ? { grid: { weight: o.gridWeight, window: o.gridWindow } } : {}),
+      ...(o.gridWeight > 0 ? { grid: { weight: o.gridWeight, window: gridWindowFor(o.imageSize, o.gridWindow) } } : {}),
       ...(o.init ? { init: path.resolve(o.init) } : {}),
     };
   },
@@ -180,7 +180,7 @@ export const STYLE_TASK: TaskSpec<StyleRun, StyleTask> = {
       const validation = o.valDir ? await ValidationSet.load({ dir: o.valDir, count: o.valCount, size: o.imageSize, onSkip: o.onSkip }) : undefined;
       if (o.init) await model.loadSafetensors(existsSync(path.join(o.init, MODEL_FILES.weights)) ? path.join(o.init, MODEL_FILES.weights) : o.init);
       const stability = o.stabilityWeight > 0 ? { weight: o.stabilityWeight, noise: o.stabilityNoise, shift: o.stabilityShift } : undefined;
-      return new StyleTask({ model, loss, dataset, validation, memoryFormat, device, stability, grid: o.gridWeight > 0 ? { weight: o.gridWeight, window: o.gridWindow } : undefined });
+      return new StyleTask({ model, loss, dataset, validation, memoryFormat, device, stability, grid: o.gridWeight > 0 ? { weight: o.gridWeight, window: gridWindowFor(o.imageSize, o.gridWindow) } : undefined });
     } catch (e) {
       dataset.close();
       throw e;
