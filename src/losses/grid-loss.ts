@@ -9,7 +9,8 @@
  * the spectrum at the 15 frequencies {0, ¼, ½, −¼}² \ (0, 0) that the grid figure
  * (src/metrics/artefacts.ts) measures: removing it from the float output takes that figure from
  * 24.5 to 6.4 (photo 5.2). The local period-4 energy of the same output (4×4 phase means over
- * 8–64 px windows) is that of the photo itself, so the coherent pattern is the whole artefact.
+ * 16–64 px windows) is that of the photo itself: the artefact is a faint pattern coherent over large
+ * areas, not strong local texture — which is why it is measured, and penalised, by phase means.
  *
  * The penalty is its energy. With P the 4×4 polyphase means of ŷ (P[n, c, a, b] = mean over the
  * blocks of ŷ[n, c, 4i + a, 4j + b]) and P̄ their mean over (a, b):
@@ -25,7 +26,8 @@
  * Unlike the shift-stability term (src/losses/stability-loss.ts), which sees a fixed grid only as
  * ‖G − T_s G‖² next to everything else a shift changes, and unlike averaging shifted outputs at
  * inference (src/infer/core/shift-average.ts), which also averages away strokes drawn in step with
- * the stride, this costs nothing but the 48 numbers it drives to zero. `train-style --grid-weight λ`.
+ * the stride, this costs nothing but the 48 numbers per window it drives to zero (see
+ * {@link DEFAULT_GRID_WINDOW} for why windows). `train-style --grid-weight λ [--grid-window px]`.
  */
 import type { Tensor } from '../engine/index.js';
 
