@@ -11,6 +11,7 @@
  * usage: npm run bench:artefacts -- [--photo FILE] [--size PX (longer side; default: as it is)] [--models all|a,b] [--ml5 DIR|none] [--shifts 2,4] [--json FILE] [image …]
  */
 import path from 'node:path';
+import { modelLabel } from '../src/eval/style-measure.js';
 import os from 'node:os';
 import { existsSync, mkdtempSync, rmSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
 import { loadImage, type RgbImage } from '../src/data/image.js';
@@ -47,8 +48,6 @@ function styleModels(): string[] {
   return modelsArg.split(',').filter(Boolean).map((m) => (existsSync(m) ? m : path.join(root, m)));
 }
 
-/** A model's row label: its folder's name, with the parent's for a run's `model/` folder. */
-const label = (dir: string) => (path.basename(dir) === 'model' ? `${path.basename(path.dirname(dir))}/model` : path.basename(dir));
 const photo = flags.has('size') ? await loadImageResized(photoFile, Number(flags.get('size'))) : await loadImage(photoFile);
 const rows: Array<{ what: string; figure: number; dark: number; note?: string }> = [];
 const measure = (what: string, img: RgbImage, note?: string) => {
@@ -79,7 +78,9 @@ if (ml5Dir !== 'none') {
     rmSync(tmp, { recursive: true, force: true });
   }
 }
-for (const dir of styleModels()) {
+const modelDirs = styleModels();
+const label = (dir: string) => modelLabel(dir, modelDirs);
+for (const dir of modelDirs) {
   const card = JSON.parse(readFileSync(path.join(dir, 'card.json'), 'utf8')) as { iterations?: number; lossProfile?: string };
   measure(label(dir), await stylize(dir), `${card.iterations ?? '?'} it., ${card.lossProfile ?? '?'}`);
   for (const n of shiftCounts) measure(`${label(dir)}, ${n} shifts averaged`, await stylize(dir, n), `${card.iterations ?? '?'} it., ${card.lossProfile ?? '?'}`);

@@ -39,7 +39,7 @@ import { loadStyleModel } from '../src/infer/load-model.js';
 import { checkShifts } from '../src/infer/core/index.js';
 import { listImages } from '../src/data/image-folder.js';
 import { loadImageResized, imageToTensor } from '../src/data/tensor-image.js';
-import { styleMeasureSpec, gatysKey, MEASURE_PROFILE, type StyleMeasureSpec, type StyleCardFields } from '../src/eval/style-measure.js';
+import { styleMeasureSpec, gatysKey, modelLabel, MEASURE_PROFILE, type StyleMeasureSpec, type StyleCardFields } from '../src/eval/style-measure.js';
 import { figure5Row, figure5Table, figure5Svg, type StyleResults, type GatysRun } from '../src/eval/figure5.js';
 import { writeFileAtomic } from '../src/util/atomic-write.js';
 import { packageRoot, sharedDataDir, shippedModelsDir } from '../src/util/paths.js';
@@ -79,12 +79,9 @@ const modelDirs = (modelsArg === 'all' ? readdirSync(root).map((d) => path.join(
 if (!modelDirs.length) throw new Error(`gatys-vs-feedforward: no style model with a card naming its style image in ${modelsArg === 'all' ? root : modelsArg}`);
 
 interface Style extends StyleMeasureSpec { dir: string; name: string; card: StyleCardFields }
-/** A model's name in the table and in its feed-forward key: its folder's, with the parent's where two folders share it (e.g. runs' `model/`). */
-const nameOf = (dir: string) =>
-  modelDirs.filter((d) => path.basename(d) === path.basename(dir)).length > 1 ? `${path.basename(path.dirname(dir))}/${path.basename(dir)}` : path.basename(dir);
 const styles: Style[] = modelDirs.map((dir) => {
   const card = readCard(dir);
-  return { dir, name: nameOf(dir), card, ...styleMeasureSpec(card, dir, size, wantedProfile) };
+  return { dir, name: modelLabel(dir, modelDirs), card, ...styleMeasureSpec(card, dir, size, wantedProfile) };
 });
 
 const photos = (await listImages(valDir)).slice(0, count);

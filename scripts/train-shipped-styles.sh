@@ -299,32 +299,25 @@ publish() {
     try {
       const events = fs.readFileSync(path.join(dir, "log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
         .filter((r) => r.kind === "event" && (r.event === "start" || r.event === "resume") && r.iteration < card.iterations);
-      const stretches = [];
-      for (const e of events) {
-        const st = e.config?.stability ?? { weight: 0 };
-        const last = stretches.at(-1);
-        if (last && last.weight === st.weight && last.noise === st.noise && last.shift === st.shift) continue;
-        if (last) last.to = e.iteration;
-        stretches.push({ from: e.iteration, to: card.iterations, weight: st.weight ?? 0, noise: st.noise, shift: st.shift });
-      }
+      // The stretches of one setting: a new one wherever the value of a start/resume event differs from the last
+      // (valueOf: the fields to record, or undefined to skip the event).
+      const stretchesOf = (valueOf) => {
+        const out = [];
+        for (const e of events) {
+          const v = valueOf(e.config ?? {});
+          if (v === undefined || (out.length && JSON.stringify(out.at(-1).v) === JSON.stringify(v))) continue;
+          if (out.length) out.at(-1).to = e.iteration;
+          out.push({ from: e.iteration, to: card.iterations, v });
+        }
+        return out.map(({ v, ...r }) => ({ ...r, ...v }));
+      };
+      const stretches = stretchesOf((c) => { const st = c.stability ?? { weight: 0 }; return { weight: st.weight ?? 0, noise: st.noise, shift: st.shift }; });
       if (stretches.length) card.stability = stretches;
       // The Adam learning rate the same way (LR may change between chunks, e.g. a late decay).
-      const lrs = [];
-      for (const e of events) {
-        const lr = e.config?.lr;
-        if (lr === undefined || lrs.at(-1)?.lr === lr) continue;
-        if (lrs.length) lrs.at(-1).to = e.iteration;
-        lrs.push({ from: e.iteration, to: card.iterations, lr });
-      }
+      const lrs = stretchesOf((c) => (c.lr === undefined ? undefined : { lr: c.lr }));
       if (lrs.length > 1) card.lrStretches = lrs;
       // The grid penalty the same way (absent from runs that never had it).
-      const grids = [];
-      for (const e of events) {
-        const g = e.config?.grid ?? { weight: 0 };
-        if (grids.at(-1)?.weight === g.weight && grids.at(-1)?.window === g.window) continue;
-        if (grids.length) grids.at(-1).to = e.iteration;
-        grids.push({ from: e.iteration, to: card.iterations, weight: g.weight, window: g.window });
-      }
+      const grids = stretchesOf((c) => { const g = c.grid ?? { weight: 0 }; return { weight: g.weight, window: g.window }; });
       if (grids.some((g) => g.weight > 0)) card.grid = grids;
     } catch {}
     card.run = path.relative(process.cwd(), dir);

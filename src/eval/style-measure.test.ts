@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { styleMeasureSpec, gatysKey } from './style-measure.js';
+import { styleMeasureSpec, gatysKey, modelLabel } from './style-measure.js';
 import { lossProfile } from '../losses/profiles.js';
 
 const quiet = () => {};
@@ -40,4 +40,12 @@ test('errors name the model and what is wrong; an unknown profile falls back to 
   assert.match(spec.lambdaNote, /the card's λs/);
   assert.equal(said.length, 1);
   assert.match(said[0]!, /unknown loss profile 'no-such-profile'.*measuring models\/z with its card's profile vgg19-conv3/);
+});
+
+test('modelLabel: the folder name, with the parent only where two folders share it', () => {
+  const dirs = ['/r/a/model', '/r/b/model', '/m/starry-night'];
+  assert.equal(modelLabel('/r/a/model', dirs), 'a/model');
+  assert.equal(modelLabel('/r/b/model', dirs), 'b/model');
+  assert.equal(modelLabel('/m/starry-night', dirs), 'starry-night');
+  assert.equal(modelLabel('/r/a/model', ['/r/a/model']), 'model');
 });

@@ -77,3 +77,12 @@ export function gatysKey(spec: StyleMeasureSpec, photo: string, size: number, ru
     ...(run.clampPixels ? ['clamped'] : []),
   ].join('|');
 }
+
+/**
+ * A model folder's name in a bench's table (and the Figure-5 bench's feed-forward key): its own
+ * name, with its parent's where another folder of `dirs` has the same one (e.g. runs' `model/`).
+ */
+export function modelLabel(dir: string, dirs: readonly string[]): string {
+  const name = path.basename(dir);
+  return dirs.filter((d) => path.basename(d) === name).length > 1 ? `${path.basename(path.dirname(dir))}/${name}` : name;
+}

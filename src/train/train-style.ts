@@ -16,7 +16,7 @@ import type { PerceptualLossConfig } from '../losses/perceptual-loss.js';
 import { StyleDataset, ValidationSet } from '../data/style-dataset.js';
 import { loadImageResized, imageToTensor } from '../data/tensor-image.js';
 import { MODEL_FILES, type StyleCard } from '../models/model-folder.js';
-import { StyleTask } from './style-task.js';
+import { StyleTask, type StyleTaskOptions } from './style-task.js';
 import { trainModel, type DriverHooks, type DriverOptions, type TaskSpec, type TrainModelResult } from './driver.js';
 import { STYLE_TRAIN_OPTIONS } from './options.js';
 
@@ -173,14 +173,15 @@ export const STYLE_TASK: TaskSpec<StyleRun, StyleTask> = {
     return { vgg, loss, vggPath, ownsVgg: !lossNetwork };
   },
 
-  async buildTask({ o, data, memoryFormat, device }, { model, loss }) {
+  async buildTask({ o, config, data, memoryFormat, device }, { model, loss }) {
     const dataset = new StyleDataset({ dir: o.dataDir, size: o.imageSize, ...data, seed: o.seed, onSkip: o.onSkip, signal: o.signal });
     try {
       await dataset.init();
       const validation = o.valDir ? await ValidationSet.load({ dir: o.valDir, count: o.valCount, size: o.imageSize, onSkip: o.onSkip }) : undefined;
       if (o.init) await model.loadSafetensors(existsSync(path.join(o.init, MODEL_FILES.weights)) ? path.join(o.init, MODEL_FILES.weights) : o.init);
-      const stability = o.stabilityWeight > 0 ? { weight: o.stabilityWeight, noise: o.stabilityNoise, shift: o.stabilityShift } : undefined;
-      return new StyleTask({ model, loss, dataset, validation, memoryFormat, device, stability, grid: o.gridWeight > 0 ? { weight: o.gridWeight, window: gridWindowFor(o.imageSize, o.gridWindow) } : undefined });
+      // The extra terms exactly as configure() put them in the run config (absent when off).
+      const { stability, grid } = config as Pick<StyleTaskOptions, 'stability' | 'grid'>;
+      return new StyleTask({ model, loss, dataset, validation, memoryFormat, device, stability, grid });
     } catch (e) {
       dataset.close();
       throw e;
