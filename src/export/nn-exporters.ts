@@ -135,7 +135,7 @@ registerOnnxExporter(ReplicationPad2d, (ctx, m, _path, x) => {
   return l + r + t + b === 0 ? x : L.pad(ctx.g, x, { mode: 'edge', pads: [t, l, b, r] });
 });
 
-registerOnnxExporter(Upsample, (ctx, m, _path, x) => (m.scaleFactor === 1 ? x : L.upsampleNearest(ctx.g, x, m.scaleFactor)));
+registerOnnxExporter(Upsample, (ctx, m, _path, x) => (m.scaleFactor === 1 ? x : m.mode === 'bilinear' ? L.upsampleBilinear(ctx.g, x, m.scaleFactor) : L.upsampleNearest(ctx.g, x, m.scaleFactor)));
 registerOnnxExporter(ReLU, (ctx, _m, _path, x) => L.relu(ctx.g, x));
 registerOnnxExporter(Identity, (_ctx, _m, _path, x) => x);
 registerOnnxExporter(Scale, (ctx, m, _path, x) => L.mulConst(ctx.g, x, m.factor));

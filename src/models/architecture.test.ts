@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ArchitectureError, HALF_RC_STYLE_ARCH, HALF_STYLE_ARCH, PAPER_RC_STYLE_ARCH, PAPER_STYLE_ARCH, analyzeArch, formatArch, parseArch } from './architecture.js';
+import { ArchitectureError, HALF_RB_STYLE_ARCH, PAPER_RB_STYLE_ARCH, HALF_RC_STYLE_ARCH, HALF_STYLE_ARCH, PAPER_RC_STYLE_ARCH, PAPER_STYLE_ARCH, analyzeArch, formatArch, parseArch } from './architecture.js';
 import { manualSeed, noGrad, ones, tidy } from '../engine/index.js';
 import { TransformerNet, buildStyleNet, startPadding } from './transformer-net.js';
 import { buildSrNet } from './sr-net.js';
@@ -159,7 +159,7 @@ test('xS: pixel shuffle ×S divides the channels by S², multiplies the size by 
 
 test('rcN: resize-convolution token parses, formats, chains and builds as nearest ×2 + 3×3 conv', () => {
   const layers = parseArch(PAPER_RC_STYLE_ARCH);
-  assert.deepEqual(layers.slice(-3), [{ kind: 'resize', out: 64 }, { kind: 'resize', out: 32 }, { kind: 'conv', kernel: 9, stride: 1, out: 3 }]);
+  assert.deepEqual(layers.slice(-3), [{ kind: 'resize', out: 64, mode: 'nearest' }, { kind: 'resize', out: 32, mode: 'nearest' }, { kind: 'conv', kernel: 9, stride: 1, out: 3 }]);
   assert.equal(formatArch(layers), PAPER_RC_STYLE_ARCH);
   assert.deepEqual(analyzeArch(PAPER_RC_STYLE_ARCH, layers), { outChannels: 3, down: 4, up: 4 });
   assert.equal(HALF_RC_STYLE_ARCH, HALF_STYLE_ARCH.replace('u32,u16', 'rc32,rc16'));
@@ -216,4 +216,22 @@ test('rcN has no checkerboard: a constant input gives a constant interior, where
   );
   rc.dispose();
   tc.dispose();
+});
+
+test('rbN: the bilinear resize-convolution token parses, formats and builds as bilinear ×2 + 3×3 conv', () => {
+  const layers = parseArch(PAPER_RB_STYLE_ARCH);
+  assert.deepEqual(layers.slice(-3), [{ kind: 'resize', out: 64, mode: 'bilinear' }, { kind: 'resize', out: 32, mode: 'bilinear' }, { kind: 'conv', kernel: 9, stride: 1, out: 3 }]);
+  assert.equal(formatArch(layers), PAPER_RB_STYLE_ARCH);
+  assert.deepEqual(analyzeArch(PAPER_RB_STYLE_ARCH, layers), { outChannels: 3, down: 4, up: 4 });
+  assert.equal(HALF_RB_STYLE_ARCH, HALF_RC_STYLE_ARCH.replace('rc32,rc16', 'rb32,rb16'));
+  assert.throws(() => parseArch('c9s1-8,rb0,c9s1-3'), /"rb0": filter count must be a positive integer/);
+  assert.throws(() => parseArch('c9s1-8,rx8,c9s1-3'), /layer 2 "rx8" is not understood; expected .*rbN/);
+  const net = buildStyleNet('half-instance-rb');
+  const mods = [...net.model];
+  const ups = mods.filter((m): m is Upsample => m instanceof Upsample);
+  assert.deepEqual(ups.map((u) => [u.scaleFactor, u.mode]), [[2, 'bilinear'], [2, 'bilinear']]);
+  const k = kinds(net.model);
+  const i = k.indexOf('Upsample');
+  assert.deepEqual(k.slice(i, i + 4), ['Upsample', 'Conv2d', 'InstanceNorm2d', 'ReLU']);
+  net.dispose();
 });

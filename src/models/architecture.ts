@@ -14,6 +14,7 @@
  * | `RN`     | residual block of two 3×3 convolutions of N filters (input must have N)          |
  * | `xS`     | pixel shuffle ×S: channels ÷ S², size × S (sub-pixel convolution; not in models.lua) |
  * | `rcN`    | resize-convolution: nearest-neighbour ×2, then a 3×3 stride-1 convolution of N filters (not in models.lua) |
+ * | `rbN`    | the same with bilinear ×2 (half-pixel centres, PyTorch's `align_corners=False`) (not in models.lua) |
  *
  * `RNxK` is accepted as shorthand for K copies of `RN` (not in models.lua). Layer semantics
  * (which get norm + ReLU, how padding applies) live with the builder in transformer-net.ts.
@@ -29,14 +30,29 @@
  * exactly the spectral peaks of the shipped styles' cross-hatch. Nearest-neighbour ×2 followed by
  * a 3×3 convolution treats every output pixel alike, so the grid cannot arise from the layer
  * itself; it costs the same multiply-adds as `uN` (the convolution runs at the output size).
+ *
+ * `rbN` (ninth sitting) replaces the nearest-neighbour ×2 by bilinear. Nearest ×2 still leaves a
+ * weaker, content-driven pattern: it turns a ramp into a staircase of pixel pairs, and a 3×3
+ * kernel V over the pairs steps unevenly — per axis, a ramp of slope s (x[m] = s·m) gives
+ * y[2m+1] − y[2m] = s·(V0 + V2) and y[2m+2] − y[2m+1] = s·V1: a period-2 pattern of amplitude
+ * ∝ s·(V0 + V2 − V1), i.e. proportional to the local gradient, its sign following the content.
+ * Bilinear ×2 of a ramp is a ramp (outputs at m ∓ ¼: ¾·x[m] + ¼·x[m∓1]), so that first-order
+ * term vanishes (src/models/resize-conv.test.ts checks both on a ramp). Measured
+ * on the shipped starry-night (nearest-trained weights, no retraining): grid figure on the 712-px
+ * chicago photo 12.4 → 5.1 (the photo itself 5.2). The weights of `rcN` and `rbN` are the same
+ * tensors (src/models/resize-conv.ts, `toBilinearResize`), so a trained `rc` network starts a
+ * `rb` fine-tune as it is.
  */
+
+/** The ×2 interpolation in front of a resize-convolution's 3×3 convolution (`rcN` nearest, `rbN` bilinear). */
+export type ResizeMode = 'nearest' | 'bilinear';
 
 export type ArchLayer =
   | { kind: 'conv'; kernel: number; stride: number; out: number }
   | { kind: 'full'; kernel: number; stride: number; out: number }
   | { kind: 'down'; out: number }
   | { kind: 'up'; out: number }
-  | { kind: 'resize'; out: number }
+  | { kind: 'resize'; out: number; mode: ResizeMode }
   | { kind: 'upsample'; scale: number }
   | { kind: 'shuffle'; scale: number }
   | { kind: 'convBlock'; channels: number }
@@ -50,6 +66,10 @@ export const HALF_STYLE_ARCH = 'c9s1-16,d32,d64,R64,R64,R64,R64,R64,u32,u16,c9s1
 export const PAPER_RC_STYLE_ARCH = 'c9s1-32,d64,d128,R128,R128,R128,R128,R128,rc64,rc32,c9s1-3';
 /** The half-width network with resize-convolutions. */
 export const HALF_RC_STYLE_ARCH = 'c9s1-16,d32,d64,R64,R64,R64,R64,R64,rc32,rc16,c9s1-3';
+/** The paper's network with bilinear resize-convolutions. */
+export const PAPER_RB_STYLE_ARCH = 'c9s1-32,d64,d128,R128,R128,R128,R128,R128,rb64,rb32,c9s1-3';
+/** The half-width network with bilinear resize-convolutions. */
+export const HALF_RB_STYLE_ARCH = 'c9s1-16,d32,d64,R64,R64,R64,R64,R64,rb32,rb16,c9s1-3';
 
 export class ArchitectureError extends Error {
   constructor(
@@ -61,7 +81,7 @@ export class ArchitectureError extends Error {
   }
 }
 
-const TOKEN_HELP = 'expected cKsS-N, dN, uN, rcN, fKsS-N, US, xS, CN or RN[xK] (e.g. c9s1-32, d64, R128x5, u32, rc32, x4)';
+const TOKEN_HELP = 'expected cKsS-N, dN, uN, rcN, rbN, fKsS-N, US, xS, CN or RN[xK] (e.g. c9s1-32, d64, R128x5, u32, rc32, x4)';
 
 function positive(arch: string, token: string, what: string, text: string): number {
   const v = Number(text);
@@ -90,8 +110,8 @@ export function parseArch(arch: string): ArchLayer[] {
       else if (m[1] === 'u') layers.push({ kind: 'up', out: n });
       else if (m[1] === 'U') layers.push({ kind: 'upsample', scale: n });
       else layers.push({ kind: 'convBlock', channels: n });
-    } else if ((m = /^rc(\d+)$/.exec(token))) {
-      layers.push({ kind: 'resize', out: positive(arch, token, 'filter count', m[1]!) });
+    } else if ((m = /^r([cb])(\d+)$/.exec(token))) {
+      layers.push({ kind: 'resize', out: positive(arch, token, 'filter count', m[2]!), mode: m[1] === 'b' ? 'bilinear' : 'nearest' });
     } else if ((m = /^x(\d+)$/.exec(token))) {
       layers.push({ kind: 'shuffle', scale: positive(arch, token, 'scale', m[1]!) });
     } else if ((m = /^R(\d+)(?:x(\d+))?$/.exec(token))) {
@@ -114,7 +134,7 @@ export function formatArch(layers: readonly ArchLayer[]): string {
         case 'full': return `f${l.kernel}s${l.stride}-${l.out}`;
         case 'down': return `d${l.out}`;
         case 'up': return `u${l.out}`;
-        case 'resize': return `rc${l.out}`;
+        case 'resize': return `${l.mode === 'bilinear' ? 'rb' : 'rc'}${l.out}`;
         case 'upsample': return `U${l.scale}`;
         case 'shuffle': return `x${l.scale}`;
         case 'convBlock': return `C${l.channels}`;
@@ -129,7 +149,7 @@ export interface ArchSummary {
   outChannels: number;
   /** Product of the strides of the downsampling layers (c with S > 1, d). */
   down: number;
-  /** Product of the upsampling factors (u, rc, f, U, x). */
+  /** Product of the upsampling factors (u, rc, rb, f, U, x). */
   up: number;
 }
 

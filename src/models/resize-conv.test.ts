@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { manualSeed, noGrad, tensor, tidy } from '../engine/index.js';
+import { manualSeed, noGrad, randn, tensor, tidy } from '../engine/index.js';
 import { Conv2d, ConvTranspose2d, Upsample } from '../nn/index.js';
-import { HALF_RC_STYLE_ARCH, HALF_STYLE_ARCH } from './architecture.js';
+import { HALF_RB_STYLE_ARCH, HALF_RC_STYLE_ARCH, HALF_STYLE_ARCH } from './architecture.js';
 import { TransformerNet } from './transformer-net.js';
-import { resizeConvArch, toResizeConvolution } from './resize-conv.js';
+import { bilinearResizeArch, resizeConvArch, toBilinearResize, toResizeConvolution } from './resize-conv.js';
 import { imageToTensor, loadImageResized, tensorToImage } from '../data/tensor-image.js';
 import { gridArtefacts } from '../metrics/artefacts.js';
 
@@ -105,3 +105,61 @@ test('the grid goes with the transposed layers: a half-instance network\'s figur
     const after = figure(dst);
     assert.ok(before > 40 && after < before / 3 && after < 20, `grid figure ${before.toFixed(1)} → ${after.toFixed(1)}`);
   }));
+
+test('bilinearResizeArch: every rcN becomes rbN, nothing else changes; an architecture without rcN is refused', () => {
+  assert.equal(bilinearResizeArch(HALF_RC_STYLE_ARCH), HALF_RB_STYLE_ARCH);
+  assert.equal(bilinearResizeArch('c3s1-4,d8,u4,rc4,c3s1-3'), 'c3s1-4,d8,u4,rb4,c3s1-3');
+  assert.throws(() => bilinearResizeArch(HALF_STYLE_ARCH), /has no nearest resize-convolution \(rcN\)/);
+  assert.throws(() => bilinearResizeArch(HALF_RB_STYLE_ARCH), /has no nearest resize-convolution/);
+});
+
+test('toBilinearResize: every tensor copied by name, the upsampling made bilinear, which changes the output', () => {
+  manualSeed(11);
+  const src = TransformerNet.fromConfig({ kind: 'style', arch: 'c3s1-4,d8,R8,rc4,c3s1-3', norm: 'instance', padding: 'reflect-start' });
+  const dst = toBilinearResize(src);
+  try {
+    assert.equal(dst.config.arch, 'c3s1-4,d8,R8,rb4,c3s1-3');
+    const d = new Map(dst.stateDict());
+    assert.equal(d.size, [...src.stateDict()].length);
+    for (const [name, t] of src.stateDict()) assert.deepEqual([...(d.get(name)!.toArray() as Float32Array)], [...(t.toArray() as Float32Array)], name);
+    assert.deepEqual(dst.namedModules().filter(([, m]) => m instanceof Upsample).map(([, m]) => (m as Upsample).mode), ['bilinear']);
+    tidy(() =>
+      noGrad(() => {
+        const r = randn([1, 3, 16, 20]).mul(60).add(128);
+        const a = src.eval().forward(r).toArray() as Float32Array;
+        const b = dst.eval().forward(r).toArray() as Float32Array;
+        assert.ok(a.some((v, i) => Math.abs(v - b[i]!) > 1e-2), 'the interpolation is in use');
+      }),
+    );
+  } finally {
+    src.dispose();
+    dst.dispose();
+  }
+});
+
+test('on a ramp of slope s, nearest ×2 + 3×3 conv steps unevenly (by hand: s·(V0 + V2), then s·V1); bilinear ×2 + the same conv gives a ramp', () =>
+  tidy(() =>
+    noGrad(() => {
+      manualSeed(2);
+      const conv = new Conv2d(1, 1, 3, { padding: 1 });
+      // A horizontal ramp, slope 3 per input pixel, constant along y: per column the kernel acts
+      // as V_j = Σ_rows k[·][j]. Rows and columns away from the borders only.
+      const s = 3;
+      const w = 12;
+      const ramp = tensor(Array.from({ length: 8 * w }, (_, i) => s * (i % w)), [1, 1, 8, w]);
+      const steps = (mode: 'nearest' | 'bilinear') => {
+        const y = conv.forward(new Upsample(2, mode).forward(ramp)).toArray() as Float32Array; // [1, 1, 16, 24]
+        const row = Array.from({ length: 2 * w }, (_, x) => y[6 * 2 * w + x]!);
+        return Array.from({ length: 2 * w - 6 }, (_, i) => ({ x: i + 2, step: row[i + 3]! - row[i + 2]! }));
+      };
+      const k = conv.weight.toArray() as Float32Array; // [1, 1, 3, 3]
+      const v = [0, 1, 2].map((j) => k[j]! + k[3 + j]! + k[6 + j]!);
+      assert.ok(Math.abs(v[0]! + v[2]! - v[1]!) > 1e-2, 'the seeded kernel has V0 + V2 ≠ V1');
+      for (const { x, step } of steps('nearest')) {
+        const want = x % 2 === 0 ? s * (v[0]! + v[2]!) : s * v[1]!; // from y[2m] to y[2m+1], then to y[2m+2]
+        assert.ok(Math.abs(step - want) < 1e-3, `nearest, step after x = ${x}: ${step} vs ${want}`);
+      }
+      const sum = v[0]! + v[1]! + v[2]!;
+      for (const { x, step } of steps('bilinear')) assert.ok(Math.abs(step - (s / 2) * sum) < 1e-3, `bilinear, step after x = ${x}: ${step} vs ${(s / 2) * sum}`);
+    }),
+  ));

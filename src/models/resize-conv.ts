@@ -31,7 +31,7 @@ import { TransformerNet } from './transformer-net.js';
 export function resizeConvArch(arch: string): string {
   const layers = parseArch(arch);
   if (!layers.some((l) => l.kind === 'up')) throw new Error(`resizeConvArch: "${arch}" has no transposed-convolution upsampling (uN) to replace`);
-  return formatArch(layers.map((l) => (l.kind === 'up' ? { kind: 'resize', out: l.out } : l)));
+  return formatArch(layers.map((l) => (l.kind === 'up' ? { kind: 'resize', out: l.out, mode: 'nearest' } : l)));
 }
 
 /**
@@ -65,6 +65,44 @@ export function toResizeConvolution(src: TransformerNet): TransformerNet {
         });
       }),
     );
+  } catch (e) {
+    dst.dispose();
+    throw e;
+  }
+  return dst;
+}
+
+/** The same architecture with every nearest resize-convolution `rcN` written `rbN` (bilinear ×2). */
+export function bilinearResizeArch(arch: string): string {
+  const layers = parseArch(arch);
+  if (!layers.some((l) => l.kind === 'resize' && l.mode === 'nearest')) throw new Error(`bilinearResizeArch: "${arch}" has no nearest resize-convolution (rcN) to replace`);
+  return formatArch(layers.map((l) => (l.kind === 'resize' ? { ...l, mode: 'bilinear' as const } : l)));
+}
+
+/**
+ * A new network with bilinear resize-convolutions (`rbN`) in place of `src`'s nearest ones
+ * (`rcN`), every tensor copied as it is: the interpolation has no weights, so the two networks have
+ * the same state dict, and they compute the same thing wherever the features are locally constant
+ * or linear (architecture.ts says what differs). The start of an `rb` fine-tune; the caller
+ * disposes both networks.
+ */
+export function toBilinearResize(src: TransformerNet): TransformerNet {
+  const dst = TransformerNet.fromConfig({ ...src.config, arch: bilinearResizeArch(src.config.arch) });
+  try {
+    const to = new Map(dst.stateDict());
+    tidy(() =>
+      noGrad(() => {
+        for (const [name, s] of src.stateDict()) {
+          const d = to.get(name);
+          if (!d || d.shape.length !== s.shape.length || d.shape.some((n, k) => n !== s.shape[k])) {
+            throw new Error(`toBilinearResize: ${name} [${s.shape.join(', ')}] has no counterpart of that shape in ${dst.config.arch}`);
+          }
+          d.copy_(s);
+          to.delete(name);
+        }
+      }),
+    );
+    if (to.size > 0) throw new Error(`toBilinearResize: ${[...to.keys()].join(', ')} missing from the source network`);
   } catch (e) {
     dst.dispose();
     throw e;

@@ -59,7 +59,7 @@ import {
   type NormKind,
   type ResidualPadding,
 } from '../nn/layers/index.js';
-import { ArchitectureError, HALF_RC_STYLE_ARCH, HALF_STYLE_ARCH, PAPER_RC_STYLE_ARCH, PAPER_STYLE_ARCH, analyzeArch, formatArch, parseArch, type ArchLayer } from './architecture.js';
+import { ArchitectureError, HALF_RB_STYLE_ARCH, HALF_RC_STYLE_ARCH, HALF_STYLE_ARCH, PAPER_RB_STYLE_ARCH, PAPER_RC_STYLE_ARCH, PAPER_STYLE_ARCH, analyzeArch, formatArch, parseArch, type ArchLayer } from './architecture.js';
 
 export type NetPadding = 'reflect-start' | 'zero' | 'reflect' | 'replicate';
 export const NET_PADDINGS: readonly NetPadding[] = ['reflect-start', 'zero', 'reflect', 'replicate'];
@@ -103,6 +103,10 @@ export const STYLE_PRESETS = {
   'paper-instance-rc': { arch: PAPER_RC_STYLE_ARCH, norm: 'instance', padding: 'reflect-start' },
   /** half-instance with resize-convolution upsampling (`rc32,rc16`). */
   'half-instance-rc': { arch: HALF_RC_STYLE_ARCH, norm: 'instance', padding: 'reflect-start' },
+  /** paper-instance-rc with bilinear ×2 in the resize-convolutions (`rb64,rb32`): no gradient-driven period-2 pattern. */
+  'paper-instance-rb': { arch: PAPER_RB_STYLE_ARCH, norm: 'instance', padding: 'reflect-start' },
+  /** half-instance with bilinear resize-convolutions (`rb32,rb16`): what the shipped styles move to (ninth sitting). */
+  'half-instance-rb': { arch: HALF_RB_STYLE_ARCH, norm: 'instance', padding: 'reflect-start' },
 } as const satisfies Record<string, { arch: string; norm: NormKind; padding: NetPadding }>;
 export type StylePreset = keyof typeof STYLE_PRESETS;
 
@@ -238,9 +242,9 @@ export class TransformerNet extends Module {
           next = l.out;
           break;
         case 'resize': {
-          // Resize-convolution (architecture.ts): nearest ×2, then a 3×3 convolution padded
-          // like the c layers (zero for 'reflect-start'/'zero', else the chosen padding).
-          seq.append(new Upsample(2));
+          // Resize-convolution (architecture.ts): nearest (rc) or bilinear (rb) ×2, then a 3×3
+          // convolution padded like the c layers (zero for 'reflect-start'/'zero', else the chosen padding).
+          seq.append(new Upsample(2, l.mode));
           const p = convPad(padding, 1, seq);
           seq.append(new Conv2d(ch, l.out, 3, { padding: p }));
           next = l.out;

@@ -169,6 +169,17 @@ export function upsampleNearest(g: OnnxGraphBuilder, x: Value, scale = 2): Value
   });
 }
 
+/**
+ * Bilinear upsampling by an integer factor, as PyTorch's `interpolate(mode='bilinear',
+ * align_corners=False)`: ONNX Resize `linear` with `half_pixel` centres (sample at (i + ½)/s − ½;
+ * ONNX clamps outside positions to the edge as PyTorch does). `pytorch_half_pixel` differs only
+ * for an output of length 1, which an integer factor ≥ 2 never makes.
+ */
+export function upsampleBilinear(g: OnnxGraphBuilder, x: Value, scale = 2): Value {
+  const scales = g.constant([1, 1, scale, scale], [4], 'scales');
+  return g.node('Resize', [x, '', scales], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' });
+}
+
 /** Slice's "to the end" for an int64 `ends` entry. */
 const INT64_MAX = 2n ** 63n - 1n;
 

@@ -1,7 +1,8 @@
 /**
- * The resize-convolution (`rcN`: nearest ×2 → ONNX Resize, then Conv) runs in onnxruntime-web,
- * the runtime of the browser app, and gives onnxruntime-node's output: the WASM build supports
- * Resize with mode nearest / asymmetric / floor, as exported by src/onnx/layers.ts. Runs in Node
+ * The resize-convolutions (`rcN`: nearest ×2 → ONNX Resize, then Conv; `rbN`: the same with
+ * Resize linear / half_pixel) run in onnxruntime-web, the runtime of the browser app, and give
+ * onnxruntime-node's and the engine's output: the WASM build supports both Resize modes as exported
+ * by src/onnx/layers.ts. Runs in Node
  * (onnxruntime-web's WASM backend, single-threaded), so no browser is needed.
  */
 import { test } from 'node:test';
@@ -12,9 +13,10 @@ import { exportOnnxBytes } from '../../src/export/export.js';
 
 const skip = engineAvailable() ? false : 'the libtorch engine is not built (see `perceptual doctor`)';
 
-test('half-instance-rc exported to ONNX: onnxruntime-web (WASM) equals onnxruntime-node and the engine', { skip }, async () => {
+for (const r of ['rc', 'rb'] as const)
+test(`a ${r} network exported to ONNX: onnxruntime-web (WASM) equals onnxruntime-node and the engine`, { skip }, async () => {
   manualSeed(5);
-  const net = buildStyleNet('c9s1-8,d16,d32,R32,rc16,rc8,c9s1-3', { norm: 'instance' });
+  const net = buildStyleNet(`c9s1-8,d16,d32,R32,${r}16,${r}8,c9s1-3`, { norm: 'instance' });
   net.eval();
   const bytes = exportOnnxBytes(net);
   const dims = [1, 3, 36, 44];

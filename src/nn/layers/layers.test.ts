@@ -93,6 +93,11 @@ test('stride-2 convolution maps n → ⌈n/2⌉; stride-½ transposed convolutio
 test('Upsample repeats pixels; ScaledTanh maps onto (0, 255) with 127.5 at 0', () => {
   const up = new Upsample(2);
   assert.deepEqual(values(up.forward(tensor([1, 2, 3, 4], [1, 1, 2, 2]))), [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]);
+  // Bilinear, half-pixel centres, edges clamped (by hand: output i samples the input at (i + ½)/2 − ½,
+  // so −¼ → x0, ¼ → ¾x0 + ¼x1, ¾ → ¼x0 + ¾x1, 1¼ → x1; the same on rows).
+  const bl = new Upsample(2, 'bilinear');
+  close(values(bl.forward(tensor([1, 2, 3, 4], [1, 1, 2, 2]))), [1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3, 3.25, 3.75, 4], 1e-6);
+  assert.throws(() => new Upsample(2, 'bicubic' as never), /mode must be 'nearest' or 'bilinear', got bicubic/);
   const st = new ScaledTanh();
   const y = values(st.forward(tensor([0, 1, -1, 50, -50], [5])));
   close(y, [127.5, 127.5 * (Math.tanh(1) + 1), 127.5 * (1 - Math.tanh(1)), 255, 0], 1e-4);
