@@ -44,6 +44,15 @@ if [ "${1:-start}" = start ] || [ "${1:-start}" = run ]; then   # (refresh reads
   INIT_FROM+="udnie=$(init_for udnie composition-vii) shipwreck-minotaur=$(init_for shipwreck-minotaur great-wave)"
   export INIT_FROM
 fi
+# Each style trains on as the network it ships as: the bilinear resize-convolution networks
+# (half-instance-rb, ninth sitting; README "Grid artefacts") stay bilinear, in runs/styles-rc/<name>@half-instance-rb.
+if [ -z "${ARCHS:-}" ]; then
+  ARCHS=""
+  for s in starry-night great-wave the-scream composition-vii shipwreck-minotaur udnie; do
+    [ -f "models/$s/weights.safetensors" ] && [[ "$(arch_of "models/$s")" == *",rb"* ]] && ARCHS+="$s=half-instance-rb "
+  done
+fi
+export ARCHS
 export RUNS_DIR=${RUNS_DIR:-runs/styles-rc} MODELS_DIR=${MODELS_DIR:-models} ARCH=${ARCH:-half-instance-rc} PROFILE=${PROFILE:-paper-vgg19}
 export STAGE1_ITERATIONS=0 ITERATIONS=${ITERATIONS:-40000} STYLE_SIZE2=${STYLE_SIZE2:-192}
 export STABILITY_WEIGHT=${STABILITY_WEIGHT:-600} STABILITY_WEIGHTS=${STABILITY_WEIGHTS:-}

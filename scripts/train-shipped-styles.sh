@@ -66,6 +66,7 @@
 #   measured speed; STEP_CHUNKS=1: fixed CHUNK1/CHUNK2)  CKPT1 [20]  CKPT2 [10]  BATCH [4]  WORKERS [2]  THREADS [1] (per worker)  NICE [19]
 #   STABILITY_WEIGHT [1500] (λ of the shift + noise stability term, 0: off; see below)  STABILITY_WEIGHTS ["name=λ …": per style]
 #   GRID_WEIGHT [0] (λ of the grid penalty, src/losses/grid-loss.ts; 0: off)  GRID_WEIGHTS ["name=λ …": per style]  GRID_WINDOW [the CLI's]
+#   ARCHS ["name=arch …": a style's own network instead of ARCH; its run is then $RUNS/<name>@<arch>]
 #   INIT_FROM ["name=model-folder …": a style with no checkpoint starts from those weights, e.g. a converted
 #   shipped network (scripts/convert-model.ts); with STAGE1_ITERATIONS=0 it trains at 256 px at once]
 #   STYLE_SIZE1 / STYLE_SIZE2 [192 / 384] (the style image's longer side in each stage)
@@ -101,6 +102,7 @@ STABILITY_WEIGHT=${STABILITY_WEIGHT:-1500}
 STABILITY_WEIGHTS=${STABILITY_WEIGHTS:-}   # "name=λ …": a style's own λ_stab (e.g. more where its grid figure stays high)
 GRID_WEIGHT=${GRID_WEIGHT:-0}
 GRID_WEIGHTS=${GRID_WEIGHTS:-}   # "name=λ …": a style's own λ_grid
+ARCHS=${ARCHS:-}   # "name=arch …": a style's own network (its run then lives in $RUNS/<name>@<arch>)
 THREADS=${THREADS:-1}
 WORKERS=${WORKERS:-2}
 WORKER=${WORKER:-}   # set by `start` for each worker loop; empty for `run` in the foreground
@@ -189,7 +191,7 @@ CPU_FILE=$RUNS/.times$WORKER
 children_cpu_to_file() { times >"$CPU_FILE"; }
 children_cpu_read() { tail -1 "$CPU_FILE" | awk '{ s = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); s += a[1] * 60 + a[2] } print s }'; }
 add_cpu() { # name seconds
-  local f=$RUNS/$1/cpu-seconds
+  local f; f=$(run_of "$1")/cpu-seconds
   node -e 'const fs=require("fs");const [f,d]=process.argv.slice(1);const a=fs.existsSync(f)?Number(fs.readFileSync(f,"utf8")):0;fs.writeFileSync(f,String(a+Number(d)))' "$f" "$2"
 }
 
@@ -213,11 +215,18 @@ timed_target() { # log.jsonl fixed-target stage-end current-iteration → target
     console.log(Math.min(Number(end), Math.max(now + 1, target)));' "$1" "$2" "$3" "$CHUNK_MINUTES" "$4"
 }
 
+# A style's own value from a "name=value …" list ($3), else the default ($2).
+per_style() { local value=$2 pair; for pair in $3; do [ "${pair%%=*}" = "$1" ] && value=${pair#*=}; done; echo "$value"; }
+# A style's network, and its run folder: $RUNS/<name>, or $RUNS/<name>@<arch> when ARCHS gives it
+# another network than ARCH (the architecture is part of a run's identity: a checkpoint resumes only as itself).
+arch_of_style() { per_style "$1" "$ARCH" "$ARCHS"; }
+run_of() { local a; a=$(arch_of_style "$1"); if [ "$a" = "$ARCH" ]; then echo "$RUNS/$1"; else echo "$RUNS/$1@$a"; fi; }
+
 # ---- one chunk of one style --------------------------------------------------------------------
 # Returns 0 after training a chunk, 1 when the style is finished, 2 when the chunk failed.
 train_chunk() {
   local name=$1 style=$DATA/styles/$1.jpg
-  local dir1=$RUNS/$name/$SIZE1 dir2=$RUNS/$name/$SIZE2
+  local dir1=$(run_of "$name")/$SIZE1 dir2=$(run_of "$name")/$SIZE2
   local it1 it2 dir size ssize target every
   it1=$(ckpt_iteration "$dir1/checkpoint.safetensors")
   if [ "$it1" -lt "$STAGE1_ITERATIONS" ] && [ ! -f "$dir2/checkpoint.safetensors" ]; then
@@ -236,23 +245,22 @@ train_chunk() {
   if [ ${#resume[@]} = 0 ] && [ -n "$init" ]; then
     resume=(--init "$init")
     # The card of the starting network stays with the run (the cards tell the whole history from it).
-    cp "$init/card.json" "$RUNS/$name/init-card.json"
+    cp "$init/card.json" "$(run_of "$name")/init-card.json"
   fi
   [ "${STEP_CHUNKS:-0}" = 1 ] || target=$(timed_target "$dir/log.jsonl" "$target" "$([ "$size" = "$SIZE1" ] && echo "$STAGE1_ITERATIONS" || echo "$ITERATIONS")" "$(ckpt_iteration "$dir/checkpoint.safetensors")")
-  local stab=$STABILITY_WEIGHT pair; for pair in $STABILITY_WEIGHTS; do [ "${pair%%=*}" = "$name" ] && stab=${pair#*=}; done
-  local grid=$GRID_WEIGHT; for pair in $GRID_WEIGHTS; do [ "${pair%%=*}" = "$name" ] && grid=${pair#*=}; done
+  local stab grid; stab=$(per_style "$name" "$STABILITY_WEIGHT" "$STABILITY_WEIGHTS"); grid=$(per_style "$name" "$GRID_WEIGHT" "$GRID_WEIGHTS")
   local weights=(--stability-weight "$stab"); [ "$grid" != 0 ] && weights+=(--grid-weight "$grid" ${GRID_WINDOW:+--grid-window "$GRID_WINDOW"}); [ -n "${STYLE_WEIGHT:-}" ] && weights+=(--style-weight "$STYLE_WEIGHT"); [ -n "${TV_WEIGHT:-}" ] && weights+=(--tv-weight "$TV_WEIGHT"); [ -n "$LR" ] && weights+=(--lr "$LR")
   say "$name: ${size} px, iterations → $target"
   local before after status=0
   children_cpu_to_file; before=$(children_cpu_read); CHUNK_STYLE=$name; CHUNK_CPU_BEFORE=$before
   perceptual train-style --style "$style" --data "$DATA/photos/train-256" --val "$DATA/photos/val-256" -o "$dir" \
-    --arch "$ARCH" --profile "$PROFILE" --vgg "$VGG" --image-size "$size" --style-size "$ssize" --batch-size "$BATCH" \
+    --arch "$(arch_of_style "$name")" --profile "$PROFILE" --vgg "$VGG" --image-size "$size" --style-size "$ssize" --batch-size "$BATCH" \
     --iterations "$target" --checkpoint-every "$every" --validate-every 1000000 --val-count 8 "${weights[@]}" "${resume[@]}" \
-    >>"$RUNS/$name/train.out" 2>&1 || status=$?
+    >>"$(run_of "$name")/train.out" 2>&1 || status=$?
   children_cpu_to_file; after=$(children_cpu_read); CHUNK_STYLE=
   add_cpu "$name" "$(awk -v a="$after" -v b="$before" 'BEGIN { print a - b }')"
   if [ "$status" -ne 0 ]; then
-    say "$name: chunk failed (exit $status; see $RUNS/$name/train.out)"
+    say "$name: chunk failed (exit $status; see $(run_of "$name")/train.out)"
     return 2
   fi
   publish "$name" "$dir" || say "$name: refreshing $MODELS/$name failed (training continues)"
@@ -278,8 +286,8 @@ publish() {
   local tmp; tmp=$(mktemp -d "$dst/.refresh.XXXXXX")
   cp "$dir/model/weights.safetensors" "$tmp/weights.safetensors"
   [ -f "$dir/losses.svg" ] && cp "$dir/losses.svg" "$tmp/losses.svg"
-  local cpu=0; [ -f "$RUNS/$name/cpu-seconds" ] && cpu=$(cat "$RUNS/$name/cpu-seconds")
-  local stage1=0; [ -f "$RUNS/$name/$SIZE1/checkpoint.safetensors" ] && stage1=$(ckpt_iteration "$RUNS/$name/$SIZE1/checkpoint.safetensors")
+  local cpu=0; [ -f "$(run_of "$name")/cpu-seconds" ] && cpu=$(cat "$(run_of "$name")/cpu-seconds")
+  local stage1=0; [ -f "$(run_of "$name")/$SIZE1/checkpoint.safetensors" ] && stage1=$(ckpt_iteration "$(run_of "$name")/$SIZE1/checkpoint.safetensors")
   node -e '
     const fs = require("fs");
     const path = require("path");
@@ -330,17 +338,18 @@ publish() {
       card.init = { model: ic.name, arch: ic.convertedFrom?.arch ?? ic.arch, converted: ic.convertedFrom ? ic.convertedFrom.how : undefined,
         iterations: ic.iterations, lossProfile: ic.lossProfile, styleImage: ic.styleImage, trainingSeconds: ic.trainingSeconds, cpuHours: ic.cpuHours };
       card.schedule = [
-        ...earlier.map((s) => ({ ...s, note: `${ic.name} (${ic.lossProfile}${ic.styleImage === card.styleImage ? "" : ", another painting"}): ${s.note ?? "earlier training"}` })),
-        { imageSize: size, iterations: own, note: `this run (${card.lossProfile}, from the converted network)` },
+        // (a note that already names its network, from an earlier card built here, is kept as it is)
+        ...earlier.map((s) => ({ ...s, note: s.note?.includes("): ") ? s.note : `${ic.name} (${ic.lossProfile}${ic.styleImage === card.styleImage ? "" : ", another painting"}): ${(s.note ?? "earlier training").replace(/^this run/, "its run")}` })),
+        { imageSize: size, iterations: own, note: `this run (${card.lossProfile}, from the converted network${ic.convertedFrom?.how ? `: ${ic.convertedFrom.how}` : ""})` },
       ];
       card.iterations = ic.iterations + own;
       card.runIterations = own;
     }
     fs.writeFileSync(out, JSON.stringify(card, null, 2) + "\n");' \
-    "$dir/model/card.json" "$tmp/card.json" "$(title_of "$name")" "$cpu" "$stage1" "$SIZE1" "$SIZE2" "$name" "$dir" "$RUNS/$name/init-card.json"
+    "$dir/model/card.json" "$tmp/card.json" "$(title_of "$name")" "$cpu" "$stage1" "$SIZE1" "$SIZE2" "$name" "$dir" "$(run_of "$name")/init-card.json"
   # The ONNX file is checked against the engine by `export`; a model folder is only replaced whole.
-  if ! perceptual export "$tmp" -o "$tmp/model.onnx" >>"$RUNS/$name/train.out" 2>&1; then rm -rf "$tmp"; return 1; fi
-  if [ -f "$SAMPLE_PHOTO" ] && ! perceptual stylize "$SAMPLE_PHOTO" --style "$tmp" --max-side 512 -o "$tmp/sample.jpg" --quality 85 >>"$RUNS/$name/train.out" 2>&1; then
+  if ! perceptual export "$tmp" -o "$tmp/model.onnx" >>"$(run_of "$name")/train.out" 2>&1; then rm -rf "$tmp"; return 1; fi
+  if [ -f "$SAMPLE_PHOTO" ] && ! perceptual stylize "$SAMPLE_PHOTO" --style "$tmp" --max-side 512 -o "$tmp/sample.jpg" --quality 85 >>"$(run_of "$name")/train.out" 2>&1; then
     rm -rf "$tmp"; return 1
   fi
   for f in weights.safetensors model.onnx card.json losses.svg sample.jpg; do [ -f "$tmp/$f" ] && mv -f "$tmp/$f" "$dst/$f"; done
@@ -363,9 +372,9 @@ run_loop() {
     local active=0
     # Least recently trained first (never trained before all), so a restart does not favour the
     # first styles of the list.
-    local ordered; ordered=$(for n in $STYLES; do echo "$(stat -c %Y "$RUNS/$n/cpu-seconds" 2>/dev/null || echo 0) $n"; done | sort -n -s -k1,1 | cut -d' ' -f2)
+    local ordered; ordered=$(for n in $STYLES; do echo "$(stat -c %Y "$(run_of "$n")/cpu-seconds" 2>/dev/null || echo 0) $n"; done | sort -n -s -k1,1 | cut -d' ' -f2)
     for name in $ordered; do
-      mkdir -p "$RUNS/$name"
+      mkdir -p "$(run_of "$name")"
       [ "${fails[$name]:-0}" -ge 3 ] && continue
       [ -f "$RUNS/.finish" ] && { say "finish requested: worker ${WORKER:-0} stops"; break 2; }
       local r=0; train_chunk "$name" || r=$?
@@ -393,8 +402,8 @@ status() {
   if [ -n "$pids" ]; then echo "running (worker pids $pids; log $LOG)"; else echo "not running"; fi
   for name in $STYLES; do
     local i1 i2 cpu=0
-    i1=$(ckpt_iteration "$RUNS/$name/$SIZE1/checkpoint.safetensors"); i2=$(ckpt_iteration "$RUNS/$name/$SIZE2/checkpoint.safetensors")
-    [ -f "$RUNS/$name/cpu-seconds" ] && cpu=$(cat "$RUNS/$name/cpu-seconds")
+    i1=$(ckpt_iteration "$(run_of "$name")/$SIZE1/checkpoint.safetensors"); i2=$(ckpt_iteration "$(run_of "$name")/$SIZE2/checkpoint.safetensors")
+    [ -f "$(run_of "$name")/cpu-seconds" ] && cpu=$(cat "$(run_of "$name")/cpu-seconds")
     printf '%-20s %s px: %6s   %s px: %6s   CPU h: %s\n' "$name" "$SIZE1" "$i1" "$SIZE2" "$i2" "$(awk -v s="$cpu" 'BEGIN { printf "%.2f", s / 3600 }')"
   done
 }
@@ -425,7 +434,7 @@ case "${1:-start}" in
     ensure_code
     for name in $STYLES; do
       for px in $SIZE2 $SIZE1; do
-        if [ -f "$RUNS/$name/$px/model/weights.safetensors" ]; then publish "$name" "$RUNS/$name/$px"; break; fi
+        if [ -f "$(run_of "$name")/$px/model/weights.safetensors" ]; then publish "$name" "$(run_of "$name")/$px"; break; fi
       done
     done ;;
   *) echo "usage: $0 [start|run|status|stop|finish|refresh]" >&2; exit 2 ;;
