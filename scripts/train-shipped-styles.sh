@@ -240,7 +240,8 @@ train_chunk() {
     dir=$dir2; size=$SIZE2; ssize=$STYLE_SIZE2; every=$CKPT2
     target=$(( it2 + CHUNK2 < ITERATIONS ? it2 + CHUNK2 : ITERATIONS ))
   fi
-  local resume=(); [ -f "$dir/checkpoint.safetensors" ] && resume=(--resume)
+  # A resumed run keeps its own seed (an identity key: a fork made by hand with --seed may be adopted as the run).
+  local resume=(); [ -f "$dir/checkpoint.safetensors" ] && resume=(--resume --seed "$(ckpt_state "$dir/checkpoint.safetensors" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).config.seed ?? 0))')")
   local init; init=$(init_of "$name")
   if [ ${#resume[@]} = 0 ] && [ -n "$init" ]; then
     resume=(--init "$init")
@@ -363,7 +364,7 @@ run_loop() {
   flock -n 9 || { echo "a training is already running (lock $RUNS/.lock$WORKER held; see $RUNS/train$WORKER.pid)" >&2; exit 0; }
   ensure_code
   echo $$ >"$RUNS/train$WORKER.pid"
-  say "training $STYLES: $ARCH, $PROFILE, stability λ $STABILITY_WEIGHT, ${SIZE1} px to $STAGE1_ITERATIONS then ${SIZE2} px to $ITERATIONS, chunks $CHUNK1/$CHUNK2, $THREADS threads, nice $NICE"
+  say "training $STYLES: $ARCH${ARCHS:+ (own: $ARCHS)}, $PROFILE, stability λ $STABILITY_WEIGHT, ${SIZE1} px to $STAGE1_ITERATIONS then ${SIZE2} px to $ITERATIONS, chunks $CHUNK1/$CHUNK2, $THREADS threads, nice $NICE"
   # Stopped mid-chunk: the trainer has written its checkpoint; count the chunk's CPU time too.
   trap 'if [ -n "${CHUNK_STYLE:-}" ]; then children_cpu_to_file; add_cpu "$CHUNK_STYLE" "$(awk -v a="$(children_cpu_read)" -v b="$CHUNK_CPU_BEFORE" "BEGIN { print a - b }")"; fi; say "stopped"; exit 143' TERM INT
   local round=0
