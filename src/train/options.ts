@@ -100,7 +100,7 @@ export const STYLE_TRAIN_OPTIONS = {
     help: "λ of the grid penalty: the energy of the output's 4×4 pattern fixed to the frame within each window, i.e. its spectrum at the 15 grid frequencies (src/losses/grid-loss.ts; 0: off)",
   },
   gridWindow: { flag: 'grid-window', arg: 'px', type: 'int', min: 4, help: `side of the grid penalty's windows, a multiple of 4 no larger than the training image (default: ${DEFAULT_GRID_WINDOW}, or the image side if smaller)` },
-  init: { flag: 'init', arg: 'weights', type: 'string', help: 'start from these weights (a model folder or weights.safetensors with the same architecture): fine-tuning' },
+  init: { flag: 'init', arg: 'weights', type: 'string', help: 'start from these weights (a model folder or weights.safetensors whose tensors fit this network: the same architecture, or e.g. rcN → rbN, which the log then notes): fine-tuning' },
 } as const satisfies OptionTable;
 
 /** train-sr: Johnson et al. §4.2. */

@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import { Vgg } from '../models/vgg/vgg.js';
 import { readSafetensors } from '../nn/safetensors.js';
 import { readModelFolder } from '../models/model-folder.js';
-import { trainStyle, type TrainStyleOptions } from './train-style.js';
+import { initArchNote, trainStyle, type TrainStyleOptions } from './train-style.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'perceptual-train-style-'));
 async function photos(dir: string, n: number, seed: number): Promise<void> {
@@ -143,4 +143,18 @@ test('trainStyle: bad options are refused before any work, naming the option (no
   await assert.rejects(trainStyle(opts(path.join(root, 'bad5'), { gridWeight: 10, gridWindow: 6 })), /train-style: option 'gridWindow' must be a multiple of 4 no larger than imageSize \d+, got 6/);
   await assert.rejects(trainStyle(opts(path.join(root, 'bad6'), { gridWeight: 10, gridWindow: 4096 })), /option 'gridWindow' must be a multiple of 4 no larger than imageSize/);
   for (const d of ['bad1', 'bad5', 'bad6']) assert.ok(!existsSync(path.join(root, d)), `nothing was written (${d})`);
+});
+
+test('--init from another architecture whose tensors fit (rc → rb) trains, and the log says so; the same architecture says nothing', async () => {
+  const rc = await trainStyle(opts(path.join(root, 'init-rc'), { arch: 'c9s1-4,d8,R8,rc4,c9s1-3', iterations: 1, validateEvery: 1000 }));
+  for (const [arch, said] of [['c9s1-4,d8,R8,rb4,c9s1-3', true], ['c9s1-4,d8,R8,rc4,c9s1-3', false]] as const) {
+    const lines: string[] = [];
+    const r = await trainStyle(opts(path.join(root, `init-${said}`), { arch, init: rc.modelDir!, iterations: 1, validateEvery: 1000, log: (m) => lines.push(m) }));
+    assert.equal(r.completed, true);
+    const note = lines.find((l) => l.startsWith('--init '));
+    if (said) assert.match(note ?? '', /its network is c9s1-4,d8,R8,rc4,c9s1-3, this run trains c9s1-4,d8,R8,rb4,c9s1-3/);
+    else assert.equal(note, undefined);
+  }
+  assert.equal(initArchNote('w.safetensors', {}, 'c3s1-3'), undefined, 'a file without a config says nothing');
+  assert.equal(initArchNote('w.safetensors', { config: '{not json' }, 'c3s1-3'), undefined);
 });

@@ -20,6 +20,23 @@ import { StyleTask, type StyleTaskOptions } from './style-task.js';
 import { trainModel, type DriverHooks, type DriverOptions, type TaskSpec, type TrainModelResult } from './driver.js';
 import { STYLE_TRAIN_OPTIONS } from './options.js';
 
+/**
+ * `--init` takes any weights whose tensors fit the run's network by name and shape — on purpose: an `rcN`
+ * network starts an `rbN` fine-tune as it is (the interpolation has no weights). So that such a switch
+ * is never silent, the note (for the run's log) when the init file's own architecture string differs;
+ * undefined when it is the same or the file does not say.
+ */
+export function initArchNote(file: string, metadata: Record<string, string>, arch: string): string | undefined {
+  let own: string | undefined;
+  try {
+    own = (JSON.parse(metadata.config ?? 'null') as { arch?: string } | null)?.arch;
+  } catch {
+    return undefined;
+  }
+  if (!own || own === arch) return undefined;
+  return `--init ${file}: its network is ${own}, this run trains ${arch}; the tensors fit by name and shape, so its weights start this network as they are`;
+}
+
 export interface TrainStyleOptions extends DriverHooks {
   styleImage: string;
   dataDir: string;
@@ -173,12 +190,16 @@ export const STYLE_TASK: TaskSpec<StyleRun, StyleTask> = {
     return { vgg, loss, vggPath, ownsVgg: !lossNetwork };
   },
 
-  async buildTask({ o, config, data, memoryFormat, device }, { model, loss }) {
+  async buildTask({ o, config, data, memoryFormat, device, log }, { model, loss }) {
     const dataset = new StyleDataset({ dir: o.dataDir, size: o.imageSize, ...data, seed: o.seed, onSkip: o.onSkip, signal: o.signal });
     try {
       await dataset.init();
       const validation = o.valDir ? await ValidationSet.load({ dir: o.valDir, count: o.valCount, size: o.imageSize, onSkip: o.onSkip }) : undefined;
-      if (o.init) await model.loadSafetensors(existsSync(path.join(o.init, MODEL_FILES.weights)) ? path.join(o.init, MODEL_FILES.weights) : o.init);
+      if (o.init) {
+        const file = existsSync(path.join(o.init, MODEL_FILES.weights)) ? path.join(o.init, MODEL_FILES.weights) : o.init;
+        const note = initArchNote(file, await model.loadSafetensors(file), model.config.arch);
+        if (note) log(note);
+      }
       // The extra terms exactly as configure() put them in the run config (absent when off).
       const { stability, grid } = config as Pick<StyleTaskOptions, 'stability' | 'grid'>;
       return new StyleTask({ model, loss, dataset, validation, memoryFormat, device, stability, grid });
