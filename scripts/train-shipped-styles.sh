@@ -163,7 +163,10 @@ ckpt_state() { # file → the checkpoint's state JSON (iteration, elapsed, confi
     const h = Buffer.alloc(Number(n.readBigUInt64LE(0))); fs.readSync(fd, h, 0, h.length, 8);
     process.stdout.write(JSON.parse(h.toString("utf8")).__metadata__.state);' "$1"
 }
-ckpt_iteration() { [ -f "$1" ] && ckpt_state "$1" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).iteration))' || echo 0; }
+ckpt_field() { # file dotted.path default → that field of the checkpoint's state (the default where it has none)
+  ckpt_state "$1" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=process.argv[1].split(".").reduce((o,k)=>o?.[k],JSON.parse(s));console.log(v??process.argv[2])})' "$2" "$3"
+}
+ckpt_iteration() { [ -f "$1" ] && ckpt_field "$1" iteration 0 || echo 0; }
 
 # Stage 2 starts from stage 1's checkpoint: same weights, Adam moments and data position, imageSize 256.
 start_stage2() {
@@ -225,8 +228,8 @@ run_of() { local a; a=$(arch_of_style "$1"); if [ "$a" = "$ARCH" ]; then echo "$
 # ---- one chunk of one style --------------------------------------------------------------------
 # Returns 0 after training a chunk, 1 when the style is finished, 2 when the chunk failed.
 train_chunk() {
-  local name=$1 style=$DATA/styles/$1.jpg
-  local dir1=$(run_of "$name")/$SIZE1 dir2=$(run_of "$name")/$SIZE2
+  local name=$1 style=$DATA/styles/$1.jpg run; run=$(run_of "$1")
+  local dir1=$run/$SIZE1 dir2=$run/$SIZE2
   local it1 it2 dir size ssize target every
   it1=$(ckpt_iteration "$dir1/checkpoint.safetensors")
   if [ "$it1" -lt "$STAGE1_ITERATIONS" ] && [ ! -f "$dir2/checkpoint.safetensors" ]; then
@@ -241,12 +244,12 @@ train_chunk() {
     target=$(( it2 + CHUNK2 < ITERATIONS ? it2 + CHUNK2 : ITERATIONS ))
   fi
   # A resumed run keeps its own seed (an identity key: a fork made by hand with --seed may be adopted as the run).
-  local resume=(); [ -f "$dir/checkpoint.safetensors" ] && resume=(--resume --seed "$(ckpt_state "$dir/checkpoint.safetensors" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).config.seed ?? 0))')")
+  local resume=(); [ -f "$dir/checkpoint.safetensors" ] && resume=(--resume --seed "$(ckpt_field "$dir/checkpoint.safetensors" config.seed 0)")
   local init; init=$(init_of "$name")
   if [ ${#resume[@]} = 0 ] && [ -n "$init" ]; then
     resume=(--init "$init")
     # The card of the starting network stays with the run (the cards tell the whole history from it).
-    cp "$init/card.json" "$(run_of "$name")/init-card.json"
+    cp "$init/card.json" "$run/init-card.json"
   fi
   [ "${STEP_CHUNKS:-0}" = 1 ] || target=$(timed_target "$dir/log.jsonl" "$target" "$([ "$size" = "$SIZE1" ] && echo "$STAGE1_ITERATIONS" || echo "$ITERATIONS")" "$(ckpt_iteration "$dir/checkpoint.safetensors")")
   local stab grid; stab=$(per_style "$name" "$STABILITY_WEIGHT" "$STABILITY_WEIGHTS"); grid=$(per_style "$name" "$GRID_WEIGHT" "$GRID_WEIGHTS")
@@ -257,11 +260,11 @@ train_chunk() {
   perceptual train-style --style "$style" --data "$DATA/photos/train-256" --val "$DATA/photos/val-256" -o "$dir" \
     --arch "$(arch_of_style "$name")" --profile "$PROFILE" --vgg "$VGG" --image-size "$size" --style-size "$ssize" --batch-size "$BATCH" \
     --iterations "$target" --checkpoint-every "$every" --validate-every 1000000 --val-count 8 "${weights[@]}" "${resume[@]}" \
-    >>"$(run_of "$name")/train.out" 2>&1 || status=$?
+    >>"$run/train.out" 2>&1 || status=$?
   children_cpu_to_file; after=$(children_cpu_read); CHUNK_STYLE=
   add_cpu "$name" "$(awk -v a="$after" -v b="$before" 'BEGIN { print a - b }')"
   if [ "$status" -ne 0 ]; then
-    say "$name: chunk failed (exit $status; see $(run_of "$name")/train.out)"
+    say "$name: chunk failed (exit $status; see $run/train.out)"
     return 2
   fi
   publish "$name" "$dir" || say "$name: refreshing $MODELS/$name failed (training continues)"
@@ -287,8 +290,9 @@ publish() {
   local tmp; tmp=$(mktemp -d "$dst/.refresh.XXXXXX")
   cp "$dir/model/weights.safetensors" "$tmp/weights.safetensors"
   [ -f "$dir/losses.svg" ] && cp "$dir/losses.svg" "$tmp/losses.svg"
-  local cpu=0; [ -f "$(run_of "$name")/cpu-seconds" ] && cpu=$(cat "$(run_of "$name")/cpu-seconds")
-  local stage1=0; [ -f "$(run_of "$name")/$SIZE1/checkpoint.safetensors" ] && stage1=$(ckpt_iteration "$(run_of "$name")/$SIZE1/checkpoint.safetensors")
+  local run; run=$(run_of "$name")
+  local cpu=0; [ -f "$run/cpu-seconds" ] && cpu=$(cat "$run/cpu-seconds")
+  local stage1; stage1=$(ckpt_iteration "$run/$SIZE1/checkpoint.safetensors")
   node -e '
     const fs = require("fs");
     const path = require("path");
@@ -347,10 +351,10 @@ publish() {
       card.runIterations = own;
     }
     fs.writeFileSync(out, JSON.stringify(card, null, 2) + "\n");' \
-    "$dir/model/card.json" "$tmp/card.json" "$(title_of "$name")" "$cpu" "$stage1" "$SIZE1" "$SIZE2" "$name" "$dir" "$(run_of "$name")/init-card.json"
+    "$dir/model/card.json" "$tmp/card.json" "$(title_of "$name")" "$cpu" "$stage1" "$SIZE1" "$SIZE2" "$name" "$dir" "$run/init-card.json"
   # The ONNX file is checked against the engine by `export`; a model folder is only replaced whole.
-  if ! perceptual export "$tmp" -o "$tmp/model.onnx" >>"$(run_of "$name")/train.out" 2>&1; then rm -rf "$tmp"; return 1; fi
-  if [ -f "$SAMPLE_PHOTO" ] && ! perceptual stylize "$SAMPLE_PHOTO" --style "$tmp" --max-side 512 -o "$tmp/sample.jpg" --quality 85 >>"$(run_of "$name")/train.out" 2>&1; then
+  if ! perceptual export "$tmp" -o "$tmp/model.onnx" >>"$run/train.out" 2>&1; then rm -rf "$tmp"; return 1; fi
+  if [ -f "$SAMPLE_PHOTO" ] && ! perceptual stylize "$SAMPLE_PHOTO" --style "$tmp" --max-side 512 -o "$tmp/sample.jpg" --quality 85 >>"$run/train.out" 2>&1; then
     rm -rf "$tmp"; return 1
   fi
   for f in weights.safetensors model.onnx card.json losses.svg sample.jpg; do [ -f "$tmp/$f" ] && mv -f "$tmp/$f" "$dst/$f"; done
@@ -402,9 +406,9 @@ status() {
   local pids; pids=$(running_pids | tr '\n' ' ')
   if [ -n "$pids" ]; then echo "running (worker pids $pids; log $LOG)"; else echo "not running"; fi
   for name in $STYLES; do
-    local i1 i2 cpu=0
-    i1=$(ckpt_iteration "$(run_of "$name")/$SIZE1/checkpoint.safetensors"); i2=$(ckpt_iteration "$(run_of "$name")/$SIZE2/checkpoint.safetensors")
-    [ -f "$(run_of "$name")/cpu-seconds" ] && cpu=$(cat "$(run_of "$name")/cpu-seconds")
+    local i1 i2 cpu=0 run; run=$(run_of "$name")
+    i1=$(ckpt_iteration "$run/$SIZE1/checkpoint.safetensors"); i2=$(ckpt_iteration "$run/$SIZE2/checkpoint.safetensors")
+    [ -f "$run/cpu-seconds" ] && cpu=$(cat "$run/cpu-seconds")
     printf '%-20s %s px: %6s   %s px: %6s   CPU h: %s\n' "$name" "$SIZE1" "$i1" "$SIZE2" "$i2" "$(awk -v s="$cpu" 'BEGIN { printf "%.2f", s / 3600 }')"
   done
 }
@@ -434,8 +438,9 @@ case "${1:-start}" in
   refresh)
     ensure_code
     for name in $STYLES; do
+      run=$(run_of "$name")
       for px in $SIZE2 $SIZE1; do
-        if [ -f "$(run_of "$name")/$px/model/weights.safetensors" ]; then publish "$name" "$(run_of "$name")/$px"; break; fi
+        if [ -f "$run/$px/model/weights.safetensors" ]; then publish "$name" "$run/$px"; break; fi
       done
     done ;;
   *) echo "usage: $0 [start|run|status|stop|finish|refresh]" >&2; exit 2 ;;

@@ -89,20 +89,8 @@ export function bilinearResizeArch(arch: string): string {
 export function toBilinearResize(src: TransformerNet): TransformerNet {
   const dst = TransformerNet.fromConfig({ ...src.config, arch: bilinearResizeArch(src.config.arch) });
   try {
-    const to = new Map(dst.stateDict());
-    tidy(() =>
-      noGrad(() => {
-        for (const [name, s] of src.stateDict()) {
-          const d = to.get(name);
-          if (!d || d.shape.length !== s.shape.length || d.shape.some((n, k) => n !== s.shape[k])) {
-            throw new Error(`toBilinearResize: ${name} [${s.shape.join(', ')}] has no counterpart of that shape in ${dst.config.arch}`);
-          }
-          d.copy_(s);
-          to.delete(name);
-        }
-      }),
-    );
-    if (to.size > 0) throw new Error(`toBilinearResize: ${[...to.keys()].join(', ')} missing from the source network`);
+    // Strict: every tensor by name, shapes checked (Module.loadStateDict says which one does not fit).
+    dst.loadStateDict(new Map(src.stateDict()), { strict: true });
   } catch (e) {
     dst.dispose();
     throw e;
