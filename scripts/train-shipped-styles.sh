@@ -332,6 +332,9 @@ publish() {
       // The grid penalty the same way (absent from runs that never had it).
       const grids = stretchesOf((c) => { const g = c.grid ?? { weight: 0 }; return { weight: g.weight, window: g.window }; });
       if (grids.some((g) => g.weight > 0)) card.grid = grids;
+      // Edge padding the same way (src/train/style-task.ts; absent from the config: 0, the runs before it).
+      const pads = stretchesOf((c) => ({ px: c.edgePad ?? 0 }));
+      if (pads.some((e) => e.px > 0)) card.edgePad = pads;
     } catch {}
     card.run = path.relative(process.cwd(), dir);
     // A run started from INIT_FROM (init-card.json: the card of the network it started from): the card tells the whole history of the network, the earlier

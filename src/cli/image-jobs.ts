@@ -13,6 +13,7 @@ import { InvalidArgumentError } from 'commander';
 import { listImages } from '../data/image-folder.js';
 import { readImageHeader, checkQuality, type ImageHeader } from '../data/image.js';
 import { MIN_TILE_SIZE, SHIFT_COUNTS } from '../infer/core/index.js';
+import { MAX_EDGE_PAD } from '../models/edge-pad.js';
 import { removeStaleTempFiles } from '../util/stale-temp.js';
 
 const WRITABLE = /\.(jpe?g|png|webp)$/i;
@@ -113,6 +114,13 @@ export function strengthOpt(v: string): number {
 export function shiftsOpt(v: string): number {
   const n = Number(v);
   if (!SHIFT_COUNTS.includes(n)) throw new InvalidArgumentError(`'${v}' is not one of ${SHIFT_COUNTS.join(', ')}`);
+  return n;
+}
+
+/** `--edge-pad`: whole pixels, 0 (off) to MAX_EDGE_PAD. */
+export function edgePadOpt(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !(Number.isInteger(n) && n >= 0 && n <= MAX_EDGE_PAD)) throw new InvalidArgumentError(`'${v}' is not a whole number of pixels from 0 to ${MAX_EDGE_PAD}`);
   return n;
 }
 

@@ -27,6 +27,9 @@ test('equal losses give equal Gatys keys whichever way the card wrote its λs; a
   assert.equal(gatysKey(scalar, '/x/photo.jpg', 256, RUN), gatysKey(array, '/y/photo.jpg', 256, RUN));
   assert.notEqual(gatysKey(scalar, 'photo.jpg', 256, RUN), gatysKey(scalar, 'photo.jpg', 320, RUN));
   assert.notEqual(gatysKey(scalar, 'photo.jpg', 256, RUN), gatysKey(scalar, 'photo.jpg', 256, { ...RUN, iterations: 100 }));
+  // a projected run (pixels kept in 0–255) is another result than an unconstrained one; unconstrained is the old key
+  assert.notEqual(gatysKey(scalar, 'photo.jpg', 256, RUN), gatysKey(scalar, 'photo.jpg', 256, { ...RUN, clampPixels: true }));
+  assert.equal(gatysKey(scalar, 'photo.jpg', 256, RUN), gatysKey(scalar, 'photo.jpg', 256, { ...RUN, clampPixels: false }));
   const tv = styleMeasureSpec({ lossProfile: 'paper-vgg19', styleImage: 's.jpg', lambda: { content: 1, style: 3e-5, tv: 2e-6 } }, 'c', 256, 'paper-vgg19', quiet);
   assert.notEqual(gatysKey(scalar, 'photo.jpg', 256, RUN), gatysKey(tv, 'photo.jpg', 256, RUN));
 });

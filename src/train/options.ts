@@ -12,6 +12,7 @@ import { LOSS_PROFILES, type LossProfileName } from '../losses/profiles.js';
 import { FALLBACK_PROFILE } from '../losses/setup.js';
 import { STYLE_DATA_DEFAULTS } from '../data/style-dataset.js';
 import { DEFAULT_STABILITY_NOISE, DEFAULT_STABILITY_SHIFT } from '../losses/stability-loss.js';
+import { DEFAULT_EDGE_PAD, MAX_EDGE_PAD } from '../models/edge-pad.js';
 import { DEFAULT_GRID_WINDOW } from '../losses/grid-loss.js';
 
 /** How a CLI argument is parsed; the library receives the parsed value. */
@@ -100,6 +101,14 @@ export const STYLE_TRAIN_OPTIONS = {
     help: "λ of the grid penalty: the energy of the output's 4×4 pattern fixed to the frame within each window, i.e. its spectrum at the 15 grid frequencies (src/losses/grid-loss.ts; 0: off)",
   },
   gridWindow: { flag: 'grid-window', arg: 'px', type: 'int', min: 4, help: `side of the grid penalty's windows, a multiple of 4 no larger than the training image (default: ${DEFAULT_GRID_WINDOW}, or the image side if smaller)` },
+  edgePad: {
+    flag: 'edge-pad',
+    arg: 'px',
+    type: 'int',
+    min: 0,
+    default: DEFAULT_EDGE_PAD,
+    help: `mirror each training image outward by this many pixels for the network and crop the output back before the losses, as stylize does (src/infer/core/edge-pad.ts): the network cannot lower its style loss with a frame painted along the picture's border (0: off, the network's border is the picture's; at most ${MAX_EDGE_PAD})`,
+  },
   init: { flag: 'init', arg: 'weights', type: 'string', help: 'start from these weights (a model folder or weights.safetensors whose tensors fit this network: the same architecture, or e.g. rcN → rbN, which the log then notes): fine-tuning' },
 } as const satisfies OptionTable;
 

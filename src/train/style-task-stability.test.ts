@@ -63,3 +63,23 @@ test('the grid penalty: λ × ℓ_grid of the output, added to the total, beside
   });
   net.dispose();
 });
+
+test('edge padding: the losses see the network run as stylize runs it (mirrored input, output cropped back), and not without it', async () => {
+  const { edgePadded } = await import('../infer/core/edge-pad.js');
+  manualSeed(5);
+  const net = buildStyleNet('c9s1-8,d16,R16,u8,c9s1-3', { norm: 'instance', padding: 'zero' });
+  const data = Float32Array.from({ length: 1 * 3 * 20 * 28 }, (_, i) => (i * 29) % 256);
+  const seen: Float32Array[] = [];
+  const capture = { forward: (y: Tensor) => (seen.push(y.toFloat32Array()), stubLoss.forward(y)) } as unknown as PerceptualLoss;
+  for (const pad of [0, 3, 8]) {
+    seen.length = 0;
+    tidy(() => void new StyleTask({ model: net, loss: capture, dataset: stubData, edgePad: pad }).losses({ x: tensor(data, [1, 3, 20, 28]) }));
+    // the inference core's own mirror (src/infer/core/edge-pad.ts), around the same network
+    const ref = await edgePadded(async (x, dims) => tidy(() => { const y = net.forward(tensor(x, [...dims])); return { data: y.toFloat32Array(), dims: y.shape }; }), pad)(data, [1, 3, 20, 28]);
+    assert.equal(seen[0]!.length, ref.data.length);
+    let worst = 0;
+    for (let i = 0; i < ref.data.length; i++) worst = Math.max(worst, Math.abs(seen[0]![i]! - ref.data[i]!));
+    assert.ok(worst < 1e-3, `edge pad ${pad}: off by ${worst}`);
+  }
+  net.dispose();
+});

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { GRID_PERIOD, gridWindowFor } from '../losses/grid-loss.js';
+import { MAX_EDGE_PAD } from '../models/edge-pad.js';
 import type { Precision } from '../engine/index.js';
 import { buildStyleNet } from '../models/transformer-net.js';
 import { Vgg } from '../models/vgg/vgg.js';
@@ -89,6 +90,8 @@ export interface TrainStyleOptions extends DriverHooks {
   gridWeight?: number;
   /** Side of the grid penalty's windows, px (a multiple of 4). */
   gridWindow?: number;
+  /** Mirror each input outward by this many px for the network, the output cropped back (default `DEFAULT_EDGE_PAD`; 0: off). */
+  edgePad?: number;
   /** Start from these weights (model folder or weights.safetensors of the same architecture). */
   init?: string;
 }
@@ -96,7 +99,7 @@ export interface TrainStyleOptions extends DriverHooks {
 export type TrainStyleResult = TrainModelResult;
 
 /** The options with the table's defaults filled in. */
-type StyleRun = TrainStyleOptions & DriverOptions & { profile: LossProfileName; arch: string; imageSize: number; valCount: number; stabilityWeight: number; stabilityNoise: number; stabilityShift: number; gridWeight: number };
+type StyleRun = TrainStyleOptions & DriverOptions & { profile: LossProfileName; arch: string; imageSize: number; valCount: number; stabilityWeight: number; stabilityNoise: number; stabilityShift: number; gridWeight: number; edgePad: number };
 
 /**
  * The style weights of a run: the profile's unless `styleWeight` is given. One number applies
@@ -141,6 +144,7 @@ export const STYLE_TASK: TaskSpec<StyleRun, StyleTask> = {
     if (o.gridWeight > 0 && o.gridWindow !== undefined && (o.gridWindow % GRID_PERIOD !== 0 || o.gridWindow > o.imageSize)) {
       throw new RangeError(`train-style: option 'gridWindow' must be a multiple of ${GRID_PERIOD} no larger than imageSize ${o.imageSize}, got ${o.gridWindow}`);
     }
+    if (o.edgePad > MAX_EDGE_PAD) throw new RangeError(`train-style: option 'edgePad' must be at most ${MAX_EDGE_PAD} px, got ${o.edgePad}`);
     return {
       task: 'style',
       styleImage: path.resolve(o.styleImage),
@@ -158,6 +162,7 @@ export const STYLE_TASK: TaskSpec<StyleRun, StyleTask> = {
       precision,
       ...(o.stabilityWeight > 0 ? { stability: { weight: o.stabilityWeight, noise: o.stabilityNoise, shift: o.stabilityShift } } : {}),
       ...(o.gridWeight > 0 ? { grid: { weight: o.gridWeight, window: gridWindowFor(o.imageSize, o.gridWindow) } } : {}),
+      ...(o.edgePad > 0 ? { edgePad: o.edgePad } : {}),
       ...(o.init ? { init: path.resolve(o.init) } : {}),
     };
   },
@@ -201,8 +206,8 @@ export const STYLE_TASK: TaskSpec<StyleRun, StyleTask> = {
         if (note) log(note);
       }
       // The extra terms exactly as configure() put them in the run config (absent when off).
-      const { stability, grid } = config as Pick<StyleTaskOptions, 'stability' | 'grid'>;
-      return new StyleTask({ model, loss, dataset, validation, memoryFormat, device, stability, grid });
+      const { stability, grid, edgePad } = config as Pick<StyleTaskOptions, 'stability' | 'grid' | 'edgePad'>;
+      return new StyleTask({ model, loss, dataset, validation, memoryFormat, device, stability, grid, edgePad });
     } catch (e) {
       dataset.close();
       throw e;

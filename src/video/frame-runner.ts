@@ -15,7 +15,7 @@ import { loadNetwork } from '../models/model-folder.js';
 import { resolveModel } from '../infer/load-model.js';
 import { chooseRuntime } from '../infer/runtime-choice.js';
 import { OrtGraph, OrtModel } from '../runtime/ort-session.js';
-import { shiftAveraged, checkShifts, DEFAULT_SHIFTS, type RunNetwork } from '../infer/core/index.js';
+import { shiftAveraged, checkShifts, DEFAULT_SHIFTS, edgePadded, checkEdgePad, DEFAULT_EDGE_PAD, type RunNetwork } from '../infer/core/index.js';
 import { EngineStatsSmoother } from './engine-temporal.js';
 import { temporalOnnx, TemporalStats, TEMPORAL_INPUTS, TEMPORAL_OUTPUT, DEFAULT_STATS_MOMENTUM } from './temporal-onnx.js';
 
@@ -65,6 +65,12 @@ export interface FrameRunnerOptions {
    * (src/infer/core/shift-average.ts). One network run per shift; per-frame smoothing only.
    */
   shifts?: number;
+  /**
+   * Mirror each frame outward by this many pixels and crop them off after the network (default
+   * `DEFAULT_EDGE_PAD`; 0: off), as the image path does: the frame a zero-padded network paints at
+   * its border falls outside the picture (src/infer/core/edge-pad.ts).
+   */
+  edgePad?: number;
 }
 
 function checkBatch(input: Float32Array, n: number, h: number, w: number, max: number): void {
@@ -159,20 +165,21 @@ class EngineFrames implements FrameRunner {
   }
 }
 
-/** `inner` (per frame) averaged over sub-stride shifts of every frame. */
-class ShiftAveragedFrames implements FrameRunner {
-  readonly smoothing = 'none';
+/** `inner` with a per-frame transform of its network run (shift averaging, edge padding: src/infer/core/). */
+class WrappedFrames implements FrameRunner {
+  readonly smoothing: Smoothing;
   readonly label: string;
   readonly maxBatch: number;
-  private readonly averaged: RunNetwork;
-  constructor(private readonly inner: FrameRunner, shifts: number) {
-    this.label = `${inner.label}, ${shifts} shifts averaged`;
+  private readonly wrapped: RunNetwork;
+  constructor(private readonly inner: FrameRunner, what: string, wrap: (run: RunNetwork) => RunNetwork) {
+    this.smoothing = inner.smoothing;
+    this.label = what ? `${inner.label}, ${what}` : inner.label;
     this.maxBatch = inner.maxBatch;
-    this.averaged = shiftAveraged(async (x, d) => ({ data: await inner.run(x, d[0]!, d[2]!, d[3]!), dims: [d[0]!, 3, d[2]!, d[3]!] }), shifts);
+    this.wrapped = wrap(async (x, d) => ({ data: await inner.run(x, d[0]!, d[2]!, d[3]!), dims: [d[0]!, 3, d[2]!, d[3]!] }));
   }
   async run(input: Float32Array, n: number, h: number, w: number): Promise<Float32Array> {
     checkBatch(input, n, h, w, this.maxBatch);
-    return (await this.averaged(input, [n, 3, h, w])).data;
+    return (await this.wrapped(input, [n, 3, h, w])).data;
   }
   reset(): void {
     this.inner.reset();
@@ -189,8 +196,13 @@ export async function loadFrameRunner(style: string, o: FrameRunnerOptions = {})
   if (shifts > 1 && o.smoothing === 'stats') {
     throw new Error(`shift averaging (${shifts} shifts) runs the network ${shifts} times a frame, and smoothed statistics must advance once a frame: use one or the other`);
   }
-  const inner = await loadRunner(style, o);
-  return shifts > 1 ? new ShiftAveragedFrames(inner, shifts) : inner;
+  const edgePad = o.edgePad ?? DEFAULT_EDGE_PAD;
+  checkEdgePad(edgePad);
+  let runner = await loadRunner(style, o);
+  // As StyleModelCore.stylize: shifts inside, the edge padding around them.
+  if (shifts > 1) runner = new WrappedFrames(runner, `${shifts} shifts averaged`, (run) => shiftAveraged(run, shifts));
+  if (edgePad > 0) runner = new WrappedFrames(runner, '', (run) => edgePadded(run, edgePad));
+  return runner;
 }
 
 async function loadRunner(style: string, o: FrameRunnerOptions): Promise<FrameRunner> {

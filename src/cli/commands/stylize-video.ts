@@ -74,6 +74,7 @@ interface SharedOptions {
   tile?: number;
   format?: string;
   shifts?: number;
+  edgePad?: number;
 }
 
 /**
@@ -127,6 +128,7 @@ export async function stylizeVideoIfVideo(inputs: readonly string[], o: SharedOp
         denoise: o.denoise === true ? DEFAULT_DENOISE : o.denoise,
         batchSize: o.batchSize,
         shifts: o.shifts,
+        edgePad: o.edgePad,
         signal,
         onStart: ({ source, width, height, runner }) =>
           console.error(`${input}: ${source.width}×${source.height} ${source.videoCodec} at ${source.frameRate} fps${source.frames ? `, ${source.frames} frames` : ''}${source.audioCodec ? `, audio ${source.audioCodec}` : ''} → ${width}×${height} on ${runner}`),

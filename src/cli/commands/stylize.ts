@@ -24,13 +24,14 @@ import {
   tileOpt,
   strengthOpt,
   shiftsOpt,
+  edgePadOpt,
   runtimeOpt,
   deviceOpt,
   type ImageJob,
   type RuntimeOption,
 } from '../image-jobs.js';
 import { withInterrupt, precisionOpt } from '../options.js';
-import { DEFAULT_SHIFTS, SHIFT_COUNTS } from '../../infer/core/index.js';
+import { DEFAULT_SHIFTS, SHIFT_COUNTS, DEFAULT_EDGE_PAD } from '../../infer/core/index.js';
 import { addVideoOptions, stylizeVideoIfVideo, type VideoCliOptions } from './stylize-video.js';
 
 /** The parsed options of `stylize` (commander's camel-cased names). */
@@ -49,6 +50,7 @@ export interface StylizeCliOptions {
   maxPixels: number;
   quality: number;
   shifts: number;
+  edgePad: number;
 }
 
 export function register(program: Command): void {
@@ -70,6 +72,7 @@ export function register(program: Command): void {
     .option('--max-pixels <n>', 'refuse images with more pixels (checked from the header, before decoding: a decompression-bomb guard)', positiveInt, DEFAULT_MAX_PIXELS)
     .option('--quality <q>', 'JPEG/WebP quality, 1–100', qualityOpt, DEFAULT_QUALITY)
     .option('--shifts <n>', `average the network over n sub-stride shifts of the image (${SHIFT_COUNTS.join(', ')}): removes the grid its stride-4 layers print (and, on video, that grid's flicker), n× the time, and it softens the texture too`, shiftsOpt, DEFAULT_SHIFTS)
+    .option('--edge-pad <px>', 'mirror the image outward by this many pixels for the network and crop them off after: the frame a network paints along its border falls outside the picture (0: off)', edgePadOpt, DEFAULT_EDGE_PAD)
     .action((inputs: string[], o: StylizeCliOptions) => stylizeCommand(inputs, o));
   addVideoOptions(program.commands.find((c) => c.name() === 'stylize')!); // one video file in: src/cli/commands/stylize-video.ts
 }
@@ -114,6 +117,7 @@ async function stylizeImages(model: LoadedModel, jobs: readonly ImageJob[], head
         strength: o.strength,
         preserveColor: o.preserveColor,
         shifts: o.shifts,
+        edgePad: o.edgePad,
         tileSize: o.tile,
         overlap: o.overlap,
         outputType: 'uint8',

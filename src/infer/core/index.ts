@@ -10,5 +10,6 @@ export { runImage, checkTiling, defaultOverlap, yieldToEventLoop, MIN_TILE_SIZE 
 export type { RunImageOptions, RunImageResult, TilingOptions, ImageSink } from './run-image.js';
 export { blendStrength, checkStrength } from './strength.js';
 export { shiftAveraged, checkShifts, SHIFT_SETS, SHIFT_COUNTS, DEFAULT_SHIFTS } from './shift-average.js';
+export { edgePadded, checkEdgePad, reflectIndex, DEFAULT_EDGE_PAD } from './edge-pad.js';
 export { rgbaToRgb, rgbToRgba } from './rgba.js';
 export type { RgbImage } from '../../data/image.js';

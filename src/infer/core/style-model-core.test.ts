@@ -78,7 +78,7 @@ function nearestUp(s: number, extra = 0): Recorder {
 test('stylize: HWC ↔ NCHW round trip through the network (identity-like channel map)', async () => {
   const img = makeImage(13, 9);
   const net = channelMix();
-  const out = await new StyleModelCore(net.run).stylize(img);
+  const out = await new StyleModelCore(net.run).stylize(img, { edgePad: 0 });
   assert.deepEqual(net.calls, [[1, 3, 9, 13]]);
   assert.equal(out.width, 13);
   assert.equal(out.height, 9);
@@ -131,7 +131,7 @@ test('stylize: tiling a pointwise network reproduces the one-pass output exactly
   const whole = await new StyleModelCore(channelMix().run).stylize(img, { tileSize: 0 });
   const net = channelMix();
   const progress: string[] = [];
-  const tiled = await new StyleModelCore(net.run).stylize(img, { tileSize: 32, overlap: 8, onProgress: (d, t) => progress.push(`${d}/${t}`) });
+  const tiled = await new StyleModelCore(net.run).stylize(img, { tileSize: 32, overlap: 8, edgePad: 0, onProgress: (d, t) => progress.push(`${d}/${t}`) });
   assert.ok(net.calls.length > 4, `${net.calls.length} tiles`);
   assert.ok(net.calls.every((d) => d.join() === '1,3,32,32'), 'every tile has the same input size');
   assert.deepEqual(progress, net.calls.map((_, i) => `${i + 1}/${net.calls.length}`));
@@ -141,24 +141,24 @@ test('stylize: tiling a pointwise network reproduces the one-pass output exactly
 test('stylize: large images are tiled automatically, small ones are not', async () => {
   const net = channelMix();
   const core = new StyleModelCore(net.run, { maxUntiledPixels: 40 * 40, autoTileSize: 32 });
-  await core.stylize(makeImage(40, 40));
+  await core.stylize(makeImage(40, 40), { edgePad: 0 });
   assert.equal(net.calls.length, 1);
   net.calls.length = 0;
-  await core.stylize(makeImage(41, 40));
+  await core.stylize(makeImage(41, 40), { edgePad: 0 });
   assert.ok(net.calls.length > 1 && net.calls.every((d) => d[2] === 32 && d[3] === 32));
 });
 
-test('stylize: an output larger than the input (stride-4 rounding) is cropped top-left; a smaller or rescaled one is an error', async () => {
+test('stylize: an output larger than the input (stride-4 rounding) is cropped top-left; a smaller or rescaled one is an error (edge padding off: the core\'s own checks)', async () => {
   const img = makeImage(9, 5);
-  const out = await new StyleModelCore(nearestUp(1, 3).run).stylize(img);
+  const out = await new StyleModelCore(nearestUp(1, 3).run).stylize(img, { edgePad: 0 });
   assert.deepEqual(Array.from(out.data), Array.from(img.data));
-  await assert.rejects(new StyleModelCore(nearestUp(2).run).stylize(makeImage(20, 12)), /output for input \[1, 3, 12, 20\] has shape \[1, 3, 24, 40\]: expected 12×20 \(×1\)/);
+  await assert.rejects(new StyleModelCore(nearestUp(2).run).stylize(makeImage(20, 12), { edgePad: 0 }), /output for input \[1, 3, 12, 20\] has shape \[1, 3, 24, 40\]: expected 12×20 \(×1\)/);
   const shrink: RunNetwork = async (_x, [n, c, h, w]) => ({ data: new Float32Array(n! * c! * (h! - 2) * w!), dims: [n!, c!, h! - 2, w!] });
-  await assert.rejects(new StyleModelCore(shrink).stylize(img), /output for input \[1, 3, 5, 9\] has shape \[1, 3, 3, 9\]: expected 5×9 \(×1\)/);
+  await assert.rejects(new StyleModelCore(shrink).stylize(img, { edgePad: 0 }), /output for input \[1, 3, 5, 9\] has shape \[1, 3, 3, 9\]: expected 5×9 \(×1\)/);
   const wrongChannels: RunNetwork = async (_x, [n, , h, w]) => ({ data: new Float32Array(n! * h! * w!), dims: [n!, 1, h!, w!] });
-  await assert.rejects(new StyleModelCore(wrongChannels).stylize(img), /has shape \[1, 1, 5, 9\], expected \[1, 3, H, W\]/);
+  await assert.rejects(new StyleModelCore(wrongChannels).stylize(img, { edgePad: 0 }), /has shape \[1, 1, 5, 9\], expected \[1, 3, H, W\]/);
   const lying: RunNetwork = async (_x, dims) => ({ data: new Float32Array(5), dims: [...dims] });
-  await assert.rejects(new StyleModelCore(lying).stylize(img), /has 5 values but its shape is \[1, 3, 5, 9\]/);
+  await assert.rejects(new StyleModelCore(lying).stylize(img, { edgePad: 0 }), /has 5 values but its shape is \[1, 3, 5, 9\]/);
 });
 
 test('upscale: the factor is found from the output, checked when given, and tiles blend exactly', async () => {

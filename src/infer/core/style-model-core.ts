@@ -10,6 +10,7 @@ import { checkPixelLimit } from '../../data/pixel-limit.js';
 import { runImage, checkTiling, MIN_TILE_SIZE, type ImageSink, type TilingOptions } from './run-image.js';
 import { blendStrength, checkStrength } from './strength.js';
 import { shiftAveraged, DEFAULT_SHIFTS } from './shift-average.js';
+import { edgePadded, checkEdgePad, DEFAULT_EDGE_PAD } from './edge-pad.js';
 import type { ProgressCallback, RunNetwork } from './types.js';
 
 /** Above this many output pixels an image is tiled unless the caller says otherwise. */
@@ -71,6 +72,12 @@ export interface StylizeOptions extends RunOptions {
    * and some of the texture (`./shift-average.ts`).
    */
   shifts?: number;
+  /**
+   * Mirror the image outward by this many pixels before the network and crop them off after
+   * (default `DEFAULT_EDGE_PAD`, 8; 0: off): the frame a zero-padded network paints at its border
+   * lands outside the picture (`./edge-pad.ts`).
+   */
+  edgePad?: number;
 }
 
 export interface UpscaleOptions extends RunOptions {
@@ -112,7 +119,9 @@ export class StyleModelCore {
     const strength = options.strength ?? 1;
     checkStrength(strength);
     const outputType = checkOutputType(options.outputType);
-    const run = shiftAveraged(this.run, options.shifts ?? DEFAULT_SHIFTS);
+    const edgePad = options.edgePad ?? DEFAULT_EDGE_PAD;
+    checkEdgePad(edgePad);
+    const run = edgePadded(shiftAveraged(this.run, options.shifts ?? DEFAULT_SHIFTS), edgePad);
     const tiling = this.tiling(image, 1, options);
     // s = 0 is the photo itself, whatever the colour option: no need to run the network.
     if (strength === 0) {
