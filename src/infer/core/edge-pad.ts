@@ -7,10 +7,12 @@
  * first and last layers, the two ×2 upsampling convolutions — zero-pad at every size. At the
  * picture's border they see black beyond it, and a trained network paints a frame there: on
  * the-scream's output of chicago at 320 px the top rows' mean luminance runs 100, 91, 76, 87, 78
- * before settling near 80 — a double line along the top and left edges, visible at 100 %, and a
- * spectral line at (½, 0) that dominated its grid figure (src/metrics/artefacts.ts: 49–64× its
- * neighbourhood, every other line 1–5×). With the image mirrored outward by P px the zero padding
- * meets mirrored picture P px further out, and the crop drops it (README "Grid artefacts").
+ * before settling near 80 — a double line along the top and left edges, visible at 100 %. Not
+ * decoration: the frame lowers the style loss (starry-night, a validation photo: style term 1.56e5
+ * with its 6-px frame, 4.85e5 without), which is why training pads the same way
+ * (src/train/style-task.ts). With the image mirrored outward by P px the zero padding meets
+ * mirrored picture P px further out, and the crop drops it (README "Grid artefacts"). The grid
+ * figure (src/metrics/artefacts.ts) hardly sees the frame: its Hann window fades the border.
  *
  * The mirror is PyTorch's / numpy's 'reflect' (the edge pixel not repeated), folded again for
  * images smaller than the pad. The cost: (H + 2P)(W + 2P) pixels instead of HW — +10 % at 640×480
