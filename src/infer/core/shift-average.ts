@@ -33,7 +33,9 @@ export const SHIFT_COUNTS = Object.keys(SHIFT_SETS).map(Number);
 /**
  * Off by default (the network as trained): averaging also averages away the strokes the network
  * places in step with its stride, and on the Figure-5 photos the perceptual loss of the averaged
- * output rose 1.2–5.5× with 4 shifts (starry-night most), visibly softer (README "Grid artefacts").
+ * output rose 1.05–2.30× with 4 shifts (starry-night most; both with edge padding, ./edge-pad.ts — without
+ * it 1.2–5.5×, as the shifts also moved the border frame the networks relied on), visibly softer
+ * (README "Grid artefacts").
  */
 export const DEFAULT_SHIFTS = 1;
 const PAD = 3;
