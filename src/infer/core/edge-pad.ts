@@ -20,6 +20,7 @@
  * not zeros; the tile overlap blends it out as before).
  */
 import type { RunNetwork, TensorData } from './types.js';
+import { checkSizeKeeping } from './run-image.js';
 import { DEFAULT_EDGE_PAD, MAX_EDGE_PAD } from '../../models/edge-pad.js';
 
 export { DEFAULT_EDGE_PAD };
@@ -53,11 +54,8 @@ export function edgePadded(run: RunNetwork, pad: number): RunNetwork {
       }
     }
     const r = await run(view, [batch, channels, ph, pw]);
-    const [rb, rc, rh, rw] = r.dims as [number, number, number, number];
-    // A style network keeps the size (up to stride − 1 extra rows/columns at the bottom/right for sizes off its stride).
-    if (rb !== batch || rc !== channels || rh < ph || rw < pw || rh >= ph + 8 || rw >= pw + 8 || r.data.length !== rb * rc * rh * rw) {
-      throw new Error(`edge padding: the network's output for input [${batch}, ${channels}, ${ph}, ${pw}] has shape [${r.dims.join(', ')}]${r.data.length !== r.dims.reduce((a, b) => a * b, 1) ? ` and ${r.data.length} values` : ''}; it needs a network that keeps the size (a style network)`);
-    }
+    checkSizeKeeping('edge padding', r, [batch, channels, ph, pw]);
+    const [rh, rw] = r.dims.slice(2) as [number, number];
     const out = new Float32Array(batch * channels * h * w);
     for (let p = 0; p < batch * channels; p++) {
       const src = p * rh * rw, dst = p * h * w;

@@ -22,7 +22,7 @@
 import { planTiles, StreamingTileBlender, extractTileHwc, type TilePlan } from '../tiling.js';
 import { chwToHwc, hwcToChw } from '../../data/tensor-layout.js';
 import type { RgbImage } from '../../data/image.js';
-import type { ProgressCallback, RunNetwork } from './types.js';
+import type { ProgressCallback, RunNetwork, TensorData } from './types.js';
 
 /** How much larger than `H·s × W·s` (per axis, in input pixels) an output may be: the rounding of a total stride ≤ 8. */
 export const MAX_ROUNDING_SLACK = 8;
@@ -143,6 +143,20 @@ export async function runImage(run: RunNetwork, image: RgbImage, sink: ImageSink
   signal?.throwIfAborted();
   blender.finish();
   return { width: plan.outWidth, height: plan.outHeight, scale: plan.scale, runs: total };
+}
+
+/**
+ * The check of a wrapper that runs a size-keeping (style) network on a reshaped input and crops the
+ * output back (shift averaging, edge padding): the output must have the input's size, up to
+ * {@link MAX_ROUNDING_SLACK} more rows/columns at the bottom/right, and as many values as its shape says.
+ */
+export function checkSizeKeeping(what: string, out: TensorData, dims: readonly number[]): void {
+  const [b, c, h, w] = dims as [number, number, number, number];
+  const [rb, rc, rh, rw] = out.dims as [number, number, number, number];
+  const values = out.dims.reduce((a, n) => a * n, 1);
+  if (out.dims.length !== 4 || rb !== b || rc !== c || rh < h || rw < w || rh >= h + MAX_ROUNDING_SLACK || rw >= w + MAX_ROUNDING_SLACK || out.data.length !== values) {
+    throw new Error(`${what}: the network's output for input [${dims.join(', ')}] has shape [${out.dims.join(', ')}]${out.data.length !== values ? ` and ${out.data.length} values` : ''}; it needs a network that keeps the size (a style network)`);
+  }
 }
 
 /** One network run on a `3 × h × w` input; the output is checked, cropped to `h·s × w·s`, and its scale returned. */

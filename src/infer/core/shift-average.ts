@@ -20,6 +20,7 @@
  * image itself.
  */
 import type { RunNetwork, TensorData } from './types.js';
+import { checkSizeKeeping } from './run-image.js';
 
 /** Shifts per count: the sets that cancel the most lattice frequencies for their size. */
 export const SHIFT_SETS: Readonly<Record<number, ReadonlyArray<readonly [number, number]>>> = {
@@ -64,10 +65,8 @@ export function shiftAveraged(run: RunNetwork, n: number): RunNetwork {
         }
       }
       const r = await run(view, [batch, channels, wh, ww]);
-      const [rb, rc, rh, rw] = r.dims as [number, number, number, number];
-      if (rb !== batch || rc !== channels || rh < wh || rw < ww || rh >= wh + 8 || rw >= ww + 8) {
-        throw new Error(`shift averaging: the network's output for input [${batch}, ${channels}, ${wh}, ${ww}] has shape [${r.dims.join(', ')}]; it needs a network that keeps the size (a style network)`);
-      }
+      checkSizeKeeping('shift averaging', r, [batch, channels, wh, ww]);
+      const [rh, rw] = r.dims.slice(2) as [number, number];
       // image pixel (y, x) is window pixel (y + P − dy, x + P − dx)
       for (let p = 0; p < batch * channels; p++) {
         const src = p * rh * rw, dst = p * h * w;

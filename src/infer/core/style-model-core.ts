@@ -10,7 +10,7 @@ import { checkPixelLimit } from '../../data/pixel-limit.js';
 import { runImage, checkTiling, MIN_TILE_SIZE, type ImageSink, type TilingOptions } from './run-image.js';
 import { blendStrength, checkStrength } from './strength.js';
 import { shiftAveraged, DEFAULT_SHIFTS } from './shift-average.js';
-import { edgePadded, checkEdgePad, DEFAULT_EDGE_PAD } from './edge-pad.js';
+import { edgePadded, DEFAULT_EDGE_PAD } from './edge-pad.js';
 import type { ProgressCallback, RunNetwork } from './types.js';
 
 /** Above this many output pixels an image is tiled unless the caller says otherwise. */
@@ -119,9 +119,8 @@ export class StyleModelCore {
     const strength = options.strength ?? 1;
     checkStrength(strength);
     const outputType = checkOutputType(options.outputType);
-    const edgePad = options.edgePad ?? DEFAULT_EDGE_PAD;
-    checkEdgePad(edgePad);
-    const run = edgePadded(shiftAveraged(this.run, options.shifts ?? DEFAULT_SHIFTS), edgePad);
+    // Shifts inside, the edge padding around them (edgePadded checks the pad).
+    const run = edgePadded(shiftAveraged(this.run, options.shifts ?? DEFAULT_SHIFTS), options.edgePad ?? DEFAULT_EDGE_PAD);
     const tiling = this.tiling(image, 1, options);
     // s = 0 is the photo itself, whatever the colour option: no need to run the network.
     if (strength === 0) {
