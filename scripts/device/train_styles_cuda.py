@@ -373,8 +373,7 @@ def lr_at(it, frac, peak, final, warmup):
 def train_one(args, run, device_index):
     torch.manual_seed(run['seed'])
     dev = torch.device(args.device if args.device == 'cpu' else f'cuda:{device_index}')
-    if dev.type == 'cuda':
-        torch.backends.cudnn.benchmark = True
+    # cudnn.benchmark stays off: the stability term's input changes shape every step (49 shifts), each a new autotune
     b = args.bundle
     torch.set_num_threads(2)
 
@@ -412,7 +411,7 @@ def train_one(args, run, device_index):
     params = params_in_ts_order(net)
     opt = torch.optim.Adam(params, lr=args.lr)
     gen = torch.Generator().manual_seed(run['seed'] + 1)
-    use_amp = dev.type == 'cuda'
+    use_amp = dev.type == 'cuda' or args.amp
     t0, deadline = time.time(), time.time() + args.seconds
     it, last_save = 0, time.time()
     N = photos.shape[0]
@@ -487,6 +486,7 @@ def main():
     ap.add_argument('--save-every', type=float, default=90)
     ap.add_argument('--device', default='cuda')
     ap.add_argument('--only', default='')
+    ap.add_argument('--amp', action='store_true', help='bf16 autocast on the CPU too (to try the GPU\'s mixed-precision path here)')
     ap.add_argument('--validate-only', action='store_true')
     ap.add_argument('--vgg-first', action='append', default=[], help='TF.js weights folder read before the bundle\'s (e.g. the float32 vgg19-keras)')
     args = ap.parse_args()
