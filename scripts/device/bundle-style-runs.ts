@@ -3,10 +3,10 @@
  * folder that fits the device tool's 64 MiB (with the 31 MB repository): each run's weights (no Adam moments —
  * 3× the size; the twin warms up fresh ones), its run state, the style image exactly as the trainer sees it
  * (loadImageResized to styleSize, raw RGB), the validation photos as the trainer decodes them (raw RGB), the
- * loss network's float32 and quantised TF.js files up to conv4_3 (only the shards that hold them), and as many
- * training photos as the budget leaves, re-encoded as WebP.
+ * quantised loss network up to conv4_3 (only the shards that hold it), and as many training photos as the budget
+ * leaves, re-encoded as WebP.
  *
- *   node --import tsx scripts/device/bundle-style-runs.ts --out .device/bundle --budget-mb 31 \
+ *   node --import tsx scripts/device/bundle-style-runs.ts --out .device/bundle --budget-mb 34.3 \
  *     great-wave=runs/styles-rc/great-wave udnie=runs/styles-rc/udnie …
  */
 import fs from 'node:fs/promises';
@@ -25,10 +25,10 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     out: { type: 'string', default: '.device/bundle' },
-    'budget-mb': { type: 'string', default: '31' },
+    'budget-mb': { type: 'string', default: '34.3' },
     data: { type: 'string', default: '../shared/data' },
     'edge-pad': { type: 'string', default: '8' },
-    quality: { type: 'string', default: '75' },
+    quality: { type: 'string', default: '70' },
   },
 });
 const out = values.out!;
@@ -47,35 +47,31 @@ const put = async (rel: string, buf: Uint8Array) => {
 // The loss network: the shards of the quantised copy up to block4_conv3's bias. The float32 conv1–conv3
 // (vgg19-keras, 9 MB) would leave room for 700 fewer photos; the twin reads them where they exist (--vgg-first),
 // as src/models/vgg/combined.ts combines sources, float32 first.
-const vggSources: string[] = [];
-for (const [name, lastWeight] of [['vgg19-full-uint8', 'block4_conv3/bias']] as const) {
-  const src = path.join(data, name);
+const VGG = 'vgg19-full-uint8';
+const LAST_WEIGHT = 'block4_conv3/bias';
+{
+  const src = path.join(data, VGG);
   const manifest = JSON.parse(await fs.readFile(path.join(src, 'model.json'), 'utf8'));
-  await fs.mkdir(path.join(out, name), { recursive: true });
-  await put(`${name}/model.json`, Buffer.from(JSON.stringify(manifest)));
+  await fs.mkdir(path.join(out, VGG), { recursive: true });
+  await put(`${VGG}/model.json`, Buffer.from(JSON.stringify(manifest)));
   for (const group of manifest.weightsManifest) {
-    let end = Infinity;
-    {
-      let off = 0;
-      for (const w of group.weights) {
-        const width = w.quantization ? { uint8: 1, uint16: 2, float16: 2 }[w.quantization.dtype as string]! : 4;
-        off += w.shape.reduce((a: number, b: number) => a * b, 1) * width;
-        if (w.name === lastWeight) end = off;
-      }
+    let end = 0; // bytes of the group up to LAST_WEIGHT (manifest order)
+    for (let off = 0, i = 0; i < group.weights.length && end === 0; i++) {
+      const w = group.weights[i];
+      const width = w.quantization ? { uint8: 1, uint16: 2, float16: 2 }[w.quantization.dtype as string]! : 4;
+      off += w.shape.reduce((a: number, b: number) => a * b, 1) * width;
+      if (w.name === LAST_WEIGHT) end = off;
     }
-    let start = 0;
-    for (const p of group.paths as string[]) {
-      if (start >= end) break;
-      const buf = await fs.readFile(path.join(src, p));
-      await put(`${name}/${p}`, buf);
+    for (let i = 0, start = 0; i < group.paths.length && start < end; i++) {
+      const buf = await fs.readFile(path.join(src, group.paths[i]));
+      await put(`${VGG}/${group.paths[i]}`, buf);
       start += buf.length;
     }
   }
-  vggSources.push(name);
 }
 
 const val = await ValidationSet.load({ dir: path.join(data, 'photos/val-256'), count: 8, size: 256 });
-await put('val.u8', Uint8Array.from(val.images.flatMap((im) => Array.from(im.data))));
+await put('val.u8', Buffer.concat(val.images.map((im) => Uint8Array.from(im.data))));
 
 const runs = [];
 for (const spec of positionals) {
@@ -87,21 +83,21 @@ for (const spec of positionals) {
   await writeSafetensors(path.join(out, 'init', `${key}.safetensors`), weights, {});
   used += (await fs.stat(path.join(out, 'init', `${key}.safetensors`))).size;
   const cfg = state.config as Record<string, unknown>;
+  const config = { ...cfg, edgePad: Number(values['edge-pad']) };
   const style = await loadImageResized(cfg.styleImage as string, cfg.styleSize as number);
   await put(`style/${key}.u8`, Uint8Array.from(style.data));
-  const { optimizer, ...plain } = state;
-  void optimizer;
+  const { optimizer: _optimizer, ...plain } = state; // the twin's Adam starts afresh
   runs.push({
     key,
     run: dir,
     iteration: state.iteration,
     seed: cfg.seed,
-    config: { ...cfg, edgePad: Number(values['edge-pad']) },
-    state: JSON.stringify({ ...plain, config: { ...cfg, edgePad: Number(values['edge-pad']) } }),
+    config,
+    state: JSON.stringify({ ...plain, config }),
     // the canonical architecture string and normalisation the preset stands for (the twin knows no presets)
     net: (({ arch, norm, padding }) => ({ arch, norm, padding }))(buildStyleNet(cfg.arch as string, cfg.norm ? { norm: cfg.norm as NormKind } : {}).config),
     init: `init/${key}.safetensors`,
-    vgg: vggSources,
+    vgg: [VGG],
     styleRaw: `style/${key}.u8`,
     styleShape: [style.height, style.width, 3],
   });

@@ -21,13 +21,11 @@ Usage (on the device machine; see scripts/device/README.md):
 Here, for the check: python3 scripts/device/train_styles_cuda.py --bundle B --validate-only --device cpu
 """
 import argparse
-import io
 import json
 import math
 import multiprocessing as mp
 import os
 import struct
-import sys
 import time
 
 import torch

@@ -18,6 +18,7 @@ import { SYSTEM_PYTHON } from '../python-fixtures.js';
 import { sharedDataDir } from '../../src/util/paths.js';
 import { engineAvailable } from '../../src/engine/index.js';
 import { lossProfile } from '../../src/losses/profiles.js';
+import { readSafetensorsHeader } from '../../src/nn/safetensors.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const data = sharedDataDir();
@@ -42,17 +43,12 @@ test('the GPU twin computes the loss terms of StyleTask (validation, grid, stabi
       writeFileSync(path.join(dir, 'style', `${key}.u8`), style);
       const lossConfig = { ...lossProfile('paper-vgg19').style, contentWeight: card.lambda.content, styleWeights: card.lambda.style, tvWeight: card.lambda.tv };
       mkdirSync(path.join(dir, 'init'), { recursive: true });
-      copyFileSync(path.join(root, 'models', key, 'weights.safetensors'), path.join(dir, 'init', `${key}.safetensors`));
-      const config = { arch: 'x', profile: 'paper-vgg19', lossConfig, batchSize: 4, edgePad: 8, grid: { weight: 1e5, window: 64 }, stability: { weight: 600, noise: 3, shift: 3 } };
-      runs.push({ key, init: `init/${key}.safetensors`, config, vgg: [vggU8], styleRaw: `style/${key}.u8`, styleShape: [64, 96, 3], seed: 0, iteration: 0, state: '{}' });
-    }
-    // the architecture as the weights file records it (the twin takes canonical strings only)
-    for (const r of runs) {
-      const header = readFileSync(path.join(dir, r.init));
-      const n = Number(header.readBigUInt64LE(0));
-      const meta = JSON.parse(header.subarray(8, 8 + n).toString()).__metadata__;
-      const cfg = JSON.parse(meta.config);
-      Object.assign(r, { net: { arch: cfg.arch, norm: cfg.norm, padding: cfg.padding } });
+      const init = path.join(dir, 'init', `${key}.safetensors`);
+      copyFileSync(path.join(root, 'models', key, 'weights.safetensors'), init);
+      // the architecture as the weights file records it (the twin takes canonical strings only)
+      const { arch, norm, padding } = JSON.parse((await readSafetensorsHeader(init)).metadata.config!);
+      const config = { profile: 'paper-vgg19', lossConfig, batchSize: 4, edgePad: 8, grid: { weight: 1e5, window: 64 }, stability: { weight: 600, noise: 3, shift: 3 } };
+      runs.push({ key, init: `init/${key}.safetensors`, net: { arch, norm, padding }, config, vgg: [vggU8], styleRaw: `style/${key}.u8`, styleShape: [64, 96, 3], seed: 0, iteration: 0, state: '{}' });
     }
     writeFileSync(path.join(dir, 'plan.json'), JSON.stringify({ photos: [], valShape: [4, size, size, 3], runs }));
     const py = spawnSync(SYSTEM_PYTHON, [path.join(root, 'scripts/device/train_styles_cuda.py'), '--bundle', dir, '--validate-only', '--device', 'cpu', '--out', path.join(dir, 'out'), '--vgg-first', vggF32], { encoding: 'utf8' });
