@@ -19,6 +19,12 @@
  * usage: node --import tsx bench/gatys-vs-feedforward.ts [--models all|a,b] [--count 8] [--size 256]
  *          [--iterations 50,100,300,500] [--profile paper-vgg19] [--precision float32]
  *          [--results bench/figure5-results.json] [--svg docs/figure5.svg] [--val DIR] [--report-only] [--clamp] [--shifts 4]
+ *          [--photos 5-8]
+ *
+ * --photos a-b: the Gatys side runs only photos a…b (1-based, within --count); the report still covers
+ * all --count photos. Two processes with different ranges can share one results file (each save merges
+ * what the file holds: per Gatys run the longer one), which is how the 300/500 columns fill on 2 cores
+ * (one single-threaded L-BFGS run per core: PERCEPTUAL_THREADS=1).
  *
  * Gatys runs unconstrained by default, as the paper's Figure 5 and jcjohnson/neural-style do: the
  * curve is the loss of pixels that may lie outside 0–255. --clamp measures the projected
@@ -64,11 +70,23 @@ const SEED = 0;
 const CURVE_STEP = 10;
 if (!checkpoints.length || checkpoints.some((c) => !Number.isInteger(c) || c < 1)) throw new Error(`--iterations: positive integers separated by commas, got ${get('iterations', '')}`);
 if (!Number.isInteger(count) || count < 1) throw new Error(`--count: a positive integer, got ${get('count', '')}`);
+const photoRange = get('photos', `1-${count}`);
+const [firstPhoto, lastPhoto] = (/^(\d+)-(\d+)$/.exec(photoRange)?.slice(1).map(Number) ?? [NaN, NaN]) as [number, number];
+if (!(firstPhoto >= 1 && firstPhoto <= lastPhoto && lastPhoto <= count)) throw new Error(`--photos: a range a-b with 1 ≤ a ≤ b ≤ --count (${count}), got ${photoRange}`);
 
 interface ResultsFile { version: 1; gatys: Record<string, GatysRun & { cpu: string; finishedAt: string }>; feedForward: Record<string, Record<string, { loss: number; seconds: number }>> }
 
-const results: ResultsFile = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as ResultsFile) : { version: 1, gatys: {}, feedForward: {} };
-const save = () => writeFileAtomic(resultsFile, JSON.stringify(results, null, 1) + '\n');
+const readResults = (): ResultsFile => (existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as ResultsFile) : { version: 1, gatys: {}, feedForward: {} });
+const results = readResults();
+/** Feed-forward keys measured by this process (they replace the file's; the rest of the file's are kept). */
+const ffMeasured = new Set<string>();
+/** Merges with what the file holds now (another process may have added runs): per Gatys key the longer run. */
+const save = () => {
+  const onDisk = readResults();
+  for (const [k, run] of Object.entries(onDisk.gatys)) if (run.iterations > (results.gatys[k]?.iterations ?? 0)) results.gatys[k] = run;
+  for (const [k, ff] of Object.entries(onDisk.feedForward)) if (!ffMeasured.has(k)) results.feedForward[k] = ff;
+  return writeFileAtomic(resultsFile, JSON.stringify(results, null, 1) + '\n');
+};
 
 const modelsArg = get('models', args.includes('--model') ? get('model', '') : 'all');
 const root = shippedModelsDir();
@@ -120,13 +138,14 @@ if (!reportOnly) {
       ff[path.basename(photo)] = { loss: noGrad(() => tidy(() => loss.forward(imageToTensor(out), imageToTensor(img)).total.item())), seconds };
     }
     results.feedForward[ffKey(s)] = ff;
+    ffMeasured.add(ffKey(s));
     await model.dispose();
     loss.dispose();
   }
   await save();
   // Gatys side: photo by photo across the styles, skipping what is stored.
   const last = checkpoints.at(-1)!;
-  outer: for (const photo of photos) {
+  outer: for (const photo of photos.slice(firstPhoto - 1, lastPhoto)) {
     for (const s of styles) {
       if (controller.signal.aborted) break outer;
       const key = keyOf(s, photo);
