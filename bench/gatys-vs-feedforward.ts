@@ -46,7 +46,7 @@ import { checkShifts } from '../src/infer/core/index.js';
 import { listImages } from '../src/data/image-folder.js';
 import { loadImageResized, imageToTensor } from '../src/data/tensor-image.js';
 import { styleMeasureSpec, gatysKey, modelLabel, MEASURE_PROFILE, type StyleMeasureSpec, type StyleCardFields } from '../src/eval/style-measure.js';
-import { figure5Row, figure5Table, figure5Svg, type StyleResults, type GatysRun } from '../src/eval/figure5.js';
+import { figure5Row, figure5Table, figure5Svg, mergeFigure5Results, type StyleResults, type GatysRun, type Figure5Results } from '../src/eval/figure5.js';
 import { writeFileAtomic } from '../src/util/atomic-write.js';
 import { packageRoot, sharedDataDir, shippedModelsDir } from '../src/util/paths.js';
 
@@ -74,19 +74,12 @@ const photoRange = get('photos', `1-${count}`);
 const [firstPhoto, lastPhoto] = (/^(\d+)-(\d+)$/.exec(photoRange)?.slice(1).map(Number) ?? [NaN, NaN]) as [number, number];
 if (!(firstPhoto >= 1 && firstPhoto <= lastPhoto && lastPhoto <= count)) throw new Error(`--photos: a range a-b with 1 ≤ a ≤ b ≤ --count (${count}), got ${photoRange}`);
 
-interface ResultsFile { version: 1; gatys: Record<string, GatysRun & { cpu: string; finishedAt: string }>; feedForward: Record<string, Record<string, { loss: number; seconds: number }>> }
-
-const readResults = (): ResultsFile => (existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as ResultsFile) : { version: 1, gatys: {}, feedForward: {} });
+const readResults = (): Figure5Results => (existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Figure5Results) : { version: 1, gatys: {}, feedForward: {} });
 const results = readResults();
 /** Feed-forward keys measured by this process (they replace the file's; the rest of the file's are kept). */
 const ffMeasured = new Set<string>();
 /** Merges with what the file holds now (another process may have added runs): per Gatys key the longer run. */
-const save = () => {
-  const onDisk = readResults();
-  for (const [k, run] of Object.entries(onDisk.gatys)) if (run.iterations > (results.gatys[k]?.iterations ?? 0)) results.gatys[k] = run;
-  for (const [k, ff] of Object.entries(onDisk.feedForward)) if (!ffMeasured.has(k)) results.feedForward[k] = ff;
-  return writeFileAtomic(resultsFile, JSON.stringify(results, null, 1) + '\n');
-};
+const save = () => writeFileAtomic(resultsFile, JSON.stringify(mergeFigure5Results(results, readResults(), ffMeasured), null, 1) + '\n');
 
 const modelsArg = get('models', args.includes('--model') ? get('model', '') : 'all');
 const root = shippedModelsDir();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { figure5Row, figure5Table, figure5Svg, standing, equalLossIteration, type StyleResults } from './figure5.js';
+import { figure5Row, figure5Table, figure5Svg, standing, equalLossIteration, mergeFigure5Results, type StyleResults, type Figure5Results } from './figure5.js';
 
 const run = (losses: Record<number, number>) => ({
   iterations: Math.max(...Object.keys(losses).map(Number)),
@@ -70,4 +70,25 @@ test('equalLossIteration: where the Gatys curve reaches the network, interpolate
   assert.ok(Math.abs(equalLossIteration({ ...r, feedForward: 250 })! - (50 + (50 * Math.log(1.6)) / Math.log(2))) < 1e-9);
   assert.equal(equalLossIteration({ ...r, feedForward: 2000 }), 0);
   assert.equal(equalLossIteration({ ...r, feedForward: 10 }), undefined);
+});
+
+test('mergeFigure5Results: two processes filling one file keep each other\'s runs, the longer of two, and their own feed-forward losses', () => {
+  const g = (iterations: number, loss: number) => ({ iterations, at: { [iterations]: { loss, seconds: iterations } }, cpu: 'x', finishedAt: 't' });
+  const mine: Figure5Results = {
+    version: 1,
+    gatys: { 'p1': g(500, 10), 'p2': g(100, 20), 'p3': g(300, 30) },
+    feedForward: { wave: { a: { loss: 1, seconds: 0 } }, scream: { a: { loss: 2, seconds: 0 } } },
+  };
+  const onDisk: Figure5Results = {
+    version: 1,
+    // p1 shorter on disk (kept mine), p2 longer on disk (taken), p4 only on disk (taken); p3 only mine.
+    gatys: { 'p1': g(100, 11), 'p2': g(500, 21), 'p4': g(500, 40) },
+    // wave was re-measured here (mine wins), udnie only on disk (kept); scream not measured here: the file's.
+    feedForward: { wave: { a: { loss: 9, seconds: 0 } }, udnie: { a: { loss: 3, seconds: 0 } }, scream: { a: { loss: 7, seconds: 0 } } },
+  };
+  const merged = mergeFigure5Results(mine, onDisk, new Set(['wave']));
+  assert.deepEqual(Object.fromEntries(Object.entries(merged.gatys).map(([k, r]) => [k, [r.iterations, r.at[r.iterations]!.loss]])), {
+    p1: [500, 10], p2: [500, 21], p3: [300, 30], p4: [500, 40],
+  });
+  assert.deepEqual(Object.fromEntries(Object.entries(merged.feedForward).map(([k, v]) => [k, v.a!.loss])), { wave: 1, scream: 7, udnie: 3 });
 });

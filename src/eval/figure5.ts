@@ -17,6 +17,25 @@ export interface GatysRun {
   at: Record<string, { loss: number; seconds: number }>;
 }
 
+/** The file bench/gatys-vs-feedforward.ts keeps: Gatys runs by key (painting, photo, loss, …), feed-forward losses by style key. */
+export interface Figure5Results {
+  version: 1;
+  gatys: Record<string, GatysRun & { cpu: string; finishedAt: string }>;
+  feedForward: Record<string, Record<string, { loss: number; seconds: number }>>;
+}
+
+/**
+ * What a process writes when another may have written the same file since it read it (two
+ * single-threaded processes filling different photos): every Gatys run of either, the longer where
+ * both have one (a longer L-BFGS run from the same seed holds the shorter one's curve); the
+ * feed-forward entries this process measured (`measured`), the file's for the rest. Changes `mine`.
+ */
+export function mergeFigure5Results(mine: Figure5Results, onDisk: Figure5Results, measured: ReadonlySet<string>): Figure5Results {
+  for (const [k, run] of Object.entries(onDisk.gatys)) if (run.iterations > (mine.gatys[k]?.iterations ?? 0)) mine.gatys[k] = run;
+  for (const [k, ff] of Object.entries(onDisk.feedForward)) if (!measured.has(k)) mine.feedForward[k] = ff;
+  return mine;
+}
+
 /** One style's measurements. */
 export interface StyleResults {
   style: string;
