@@ -71,6 +71,12 @@
 #   shipped network (scripts/convert-model.ts); with STAGE1_ITERATIONS=0 it trains at 256 px at once]
 #   STYLE_SIZE1 / STYLE_SIZE2 [192 / 384] (the style image's longer side in each stage)
 #   LR [the CLI's, Adam 1e-3] (not an identity key: a resume goes on with a new value, e.g. a late decay; the card lists the stretches)
+#   LRS ["name=lr …": per style]  SEEDS ["name=seed …": a new run's seed per style, else 0 (a resumed run keeps its checkpoint's)]
+#   WARMUP [0] (--warmup: Adam's lr rises linearly over a run's first WARMUP iterations; for runs that start from
+#   INIT_FROM with fresh Adam moments)
+#   PUBLISH_IF_BETTER [0] (1: a chunk replaces $MODELS/<name> only where its validation loss (8 photos, the card's
+#   finalValLoss.total, the quantity of Figure 5) is below the one of the card there, with the same loss profile and λs;
+#   else the folder stays and the chunk's model is in the run's model/ — continuing a shipped network must not ship a worse one)
 #   STYLE_WEIGHT / TV_WEIGHT [the profile's]  ROUNDS [0 = until every style reaches ITERATIONS]
 #   PERCEPTUAL_DATA [../shared/data]  RUNS_DIR [runs/styles]  MODELS_DIR [models]  REFRESH_CODE [0]
 #   SAMPLE_PHOTO [$DATA/content/chicago.jpg]  PUBLISH_MIN_ITERATIONS [1000] (before that, no model folder is written:
@@ -98,6 +104,10 @@ CHUNK1=${CHUNK1:-200}; CHUNK2=${CHUNK2:-50}; CHUNK_MINUTES=${CHUNK_MINUTES:-12}
 CKPT1=${CKPT1:-20}; CKPT2=${CKPT2:-10}
 BATCH=${BATCH:-4}
 LR=${LR:-}
+LRS=${LRS:-}       # "name=lr …": a style's own Adam learning rate
+SEEDS=${SEEDS:-}   # "name=seed …": a new run's seed
+PUBLISH_IF_BETTER=${PUBLISH_IF_BETTER:-0}
+WARMUP=${WARMUP:-0}   # --warmup for every chunk (a function of the run's iteration: a no-op past it)
 STABILITY_WEIGHT=${STABILITY_WEIGHT:-1500}
 STABILITY_WEIGHTS=${STABILITY_WEIGHTS:-}   # "name=λ …": a style's own λ_stab (e.g. more where its grid figure stays high)
 GRID_WEIGHT=${GRID_WEIGHT:-0}
@@ -244,16 +254,16 @@ train_chunk() {
     target=$(( it2 + CHUNK2 < ITERATIONS ? it2 + CHUNK2 : ITERATIONS ))
   fi
   # A resumed run keeps its own seed (an identity key: a fork made by hand with --seed may be adopted as the run).
-  local resume=(); [ -f "$dir/checkpoint.safetensors" ] && resume=(--resume --seed "$(ckpt_field "$dir/checkpoint.safetensors" config.seed 0)")
+  local resume=(--seed "$(per_style "$name" 0 "$SEEDS")"); [ -f "$dir/checkpoint.safetensors" ] && resume=(--resume --seed "$(ckpt_field "$dir/checkpoint.safetensors" config.seed 0)")
   local init; init=$(init_of "$name")
-  if [ ${#resume[@]} = 0 ] && [ -n "$init" ]; then
-    resume=(--init "$init")
+  if [ "${resume[0]}" != --resume ] && [ -n "$init" ]; then
+    resume+=(--init "$init")
     # The card of the starting network stays with the run (the cards tell the whole history from it).
     cp "$init/card.json" "$run/init-card.json"
   fi
   [ "${STEP_CHUNKS:-0}" = 1 ] || target=$(timed_target "$dir/log.jsonl" "$target" "$([ "$size" = "$SIZE1" ] && echo "$STAGE1_ITERATIONS" || echo "$ITERATIONS")" "$(ckpt_iteration "$dir/checkpoint.safetensors")")
   local stab grid; stab=$(per_style "$name" "$STABILITY_WEIGHT" "$STABILITY_WEIGHTS"); grid=$(per_style "$name" "$GRID_WEIGHT" "$GRID_WEIGHTS")
-  local weights=(--stability-weight "$stab"); [ "$grid" != 0 ] && weights+=(--grid-weight "$grid" ${GRID_WINDOW:+--grid-window "$GRID_WINDOW"}); [ -n "${STYLE_WEIGHT:-}" ] && weights+=(--style-weight "$STYLE_WEIGHT"); [ -n "${TV_WEIGHT:-}" ] && weights+=(--tv-weight "$TV_WEIGHT"); [ -n "$LR" ] && weights+=(--lr "$LR")
+  local weights=(--stability-weight "$stab"); [ "$grid" != 0 ] && weights+=(--grid-weight "$grid" ${GRID_WINDOW:+--grid-window "$GRID_WINDOW"}); [ -n "${STYLE_WEIGHT:-}" ] && weights+=(--style-weight "$STYLE_WEIGHT"); [ -n "${TV_WEIGHT:-}" ] && weights+=(--tv-weight "$TV_WEIGHT"); local lr; lr=$(per_style "$name" "$LR" "$LRS"); [ -n "$lr" ] && weights+=(--lr "$lr"); [ "$WARMUP" != 0 ] && weights+=(--warmup "$WARMUP")
   say "$name: ${size} px, iterations → $target"
   local before after status=0
   children_cpu_to_file; before=$(children_cpu_read); CHUNK_STYLE=$name; CHUNK_CPU_BEFORE=$before
@@ -352,9 +362,28 @@ publish() {
       ];
       card.iterations = ic.iterations + own;
       card.runIterations = own;
+      // CPU hours of the whole history as far as the cards tell (cpuHours: this run alone): the earlier card total,
+      // else the hours of its run and of the network it started from.
+      const earlierCpu = ic.cpuHoursTotal ?? (ic.cpuHours ?? 0) + (ic.init?.cpuHours ?? 0);
+      card.cpuHoursTotal = Number((earlierCpu + card.cpuHours).toFixed(3));
     }
     fs.writeFileSync(out, JSON.stringify(card, null, 2) + "\n");' \
     "$dir/model/card.json" "$tmp/card.json" "$(title_of "$name")" "$cpu" "$stage1" "$SIZE1" "$SIZE2" "$name" "$dir" "$run/init-card.json"
+  if [ "$PUBLISH_IF_BETTER" = 1 ] && [ -f "$dst/card.json" ]; then
+    local verdict
+    verdict=$(node -e '
+      const [a, b] = process.argv.slice(1).map((f) => JSON.parse(require("fs").readFileSync(f, "utf8")));
+      const va = a.finalValLoss?.total, vb = b.finalValLoss?.total;
+      const same = a.lossProfile === b.lossProfile && JSON.stringify(a.lambda) === JSON.stringify(b.lambda);
+      console.log(!same || !(vb > 0) ? `publish (the card there has no comparable validation loss)`
+        : va < vb ? `publish (validation loss ${va.toPrecision(5)} < ${vb.toPrecision(5)})` : `keep (validation loss ${va?.toPrecision(5)} ≥ ${vb.toPrecision(5)} of the card there)`);' \
+      "$tmp/card.json" "$dst/card.json")
+    if [[ "$verdict" == keep* ]]; then
+      rm -rf "$tmp"
+      say "$name: $dst kept: $verdict; this chunk's model is in $dir/model"
+      return 0
+    fi
+  fi
   # The ONNX file is checked against the engine by `export`; a model folder is only replaced whole.
   if ! perceptual export "$tmp" -o "$tmp/model.onnx" >>"$run/train.out" 2>&1; then rm -rf "$tmp"; return 1; fi
   if [ -f "$SAMPLE_PHOTO" ] && ! perceptual stylize "$SAMPLE_PHOTO" --style "$tmp" --max-side 512 -o "$tmp/sample.jpg" --quality 85 >>"$run/train.out" 2>&1; then

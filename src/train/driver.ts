@@ -44,6 +44,8 @@ export interface DriverOptions extends DriverHooks {
   title?: string;
   iterations: number;
   lr: number;
+  /** Iterations of linear learning-rate warmup (0: none). */
+  warmup: number;
   seed: number;
   batchSize: number;
   precision?: Precision;
@@ -222,6 +224,7 @@ export async function trainModel<O extends DriverOptions, Task extends TrainingT
       outDir: o.outDir,
       iterations: o.iterations,
       lr: o.lr,
+      warmup: o.warmup,
       precision,
       checkpointEvery: o.checkpointEvery,
       validateEvery: o.validateEvery,

@@ -153,6 +153,7 @@ export const SR_TASK: TaskSpec<SrRun, SrTask> = {
       batchSize: o.batchSize,
       iterations: o.iterations,
       lr: o.lr,
+      ...(o.warmup > 0 ? { warmup: o.warmup } : {}),
       seed: o.seed,
       precision,
     };

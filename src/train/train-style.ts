@@ -158,6 +158,7 @@ export const STYLE_TASK: TaskSpec<StyleRun, StyleTask> = {
       batchSize: o.batchSize,
       iterations: o.iterations,
       lr: o.lr,
+      ...(o.warmup > 0 ? { warmup: o.warmup } : {}),
       seed: o.seed,
       precision,
       ...(o.stabilityWeight > 0 ? { stability: { weight: o.stabilityWeight, noise: o.stabilityNoise, shift: o.stabilityShift } } : {}),

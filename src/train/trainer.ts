@@ -48,6 +48,13 @@ export interface TrainerOptions {
   outDir: string;
   iterations: number;
   lr?: number;
+  /**
+   * Linear learning-rate warmup over the run's first `warmup` iterations: step i (1-based) uses
+   * lr·min(1, i/warmup). Adam's first step from fresh moments moves every weight by about lr
+   * (m̂/√v̂ = g/|g|); on a trained network (fine-tuning, a run continued without its optimizer
+   * state) that jolt costs more than it gains. A function of the iteration, so a resume continues it exactly.
+   */
+  warmup?: number;
   precision?: Precision;
   checkpointEvery?: number;
   validateEvery?: number;
@@ -104,7 +111,9 @@ export async function train<Batch>(task: TrainingTask<Batch>, options: TrainerOp
   const logEvery = options.logEvery ?? 10;
 
   const params = task.model.parameters();
-  const optimizer = new Adam(params, { lr: options.lr ?? COMMON_TRAIN_OPTIONS.lr.default });
+  const baseLr = options.lr ?? COMMON_TRAIN_OPTIONS.lr.default;
+  const optimizer = new Adam(params, { lr: baseLr });
+  const warmup = options.warmup ?? 0;
   let iteration = 0;
   let elapsedBefore = 0;
   /** Last losses; a resume starts from the checkpoint's (so a resume that runs no step still reports them). */
@@ -221,6 +230,7 @@ export async function train<Batch>(task: TrainingTask<Batch>, options: TrainerOp
         log?.append({ kind: 'event', iteration: iteration + 1, time: elapsed(), event: 'diverged', ...values });
         throw new TrainingDivergedError(iteration + 1, values, ckptFile, precision);
       }
+      if (warmup > 0) optimizer.lr = baseLr * Math.min(1, (iteration + 1) / warmup);
       optimizer.step();
       iteration++;
       lastTrain = values;
