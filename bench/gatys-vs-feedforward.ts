@@ -36,7 +36,7 @@
 import path from 'node:path';
 import os from 'node:os';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { tidy, noGrad, type Precision } from '../src/engine/index.js';
+import { tidy, noGrad, getNumThreads, type Precision } from '../src/engine/index.js';
 import { setupLoss } from '../src/losses/setup.js';
 import type { PerceptualLoss } from '../src/losses/perceptual-loss.js';
 import type { Vgg } from '../src/models/vgg/vgg.js';
@@ -159,7 +159,7 @@ if (!reportOnly) {
       loss.dispose();
       // An interrupted run keeps its iterations done so far (valid as a shorter run), unless a longer one is stored.
       if (done > (results.gatys[key]?.iterations ?? 0)) {
-        results.gatys[key] = { iterations: done, at, cpu, finishedAt: new Date().toISOString() };
+        results.gatys[key] = { iterations: done, at, cpu, threads: getNumThreads(), finishedAt: new Date().toISOString() };
         await save();
       }
       process.stderr.write(`\r${s.name} ${path.basename(photo)}: ${done} L-BFGS iterations in ${((performance.now() - t0) / 1000).toFixed(0)} s, loss ${at[String(done)]?.loss.toPrecision(5) ?? '?'}${' '.repeat(20)}\n`);

@@ -21,14 +21,17 @@ const SKYLAKE_X = cpuinfo('fpu sse4_1 sse4_2 fma avx avx2 avx512f avx512dq avx51
 test('no switches: the hardware flags decide', () => {
   assert.deepEqual(
     { ...cpuFeatures({}, ZEN4), flags: undefined },
-    { flags: undefined, avx512: true, avx2: true, nativeBf16: true, oneDnnBf16: true, switches: [], ignored: [] },
+    { flags: undefined, avx512: true, avx2: true, nativeBf16: true, oneDnnBf16: true, oneDnnBf16Guard: false, switches: [], ignored: [] },
   );
   const zen3 = cpuFeatures({}, ZEN3);
   assert.deepEqual([zen3.avx512, zen3.avx2, zen3.nativeBf16, zen3.oneDnnBf16], [false, true, false, false]);
+  // no AVX-512 in hardware: libtorch never gives bf16 to oneDNN, so the engine leaves oneDNN on (float32 backward keeps it)
+  assert.equal(zen3.oneDnnBf16Guard, false);
   const skx = cpuFeatures({}, SKYLAKE_X);
   assert.deepEqual([skx.avx512, skx.nativeBf16, skx.oneDnnBf16], [true, false, true], 'AVX-512 without BF16: oneDNN emulates bf16');
   const none = cpuFeatures({}, '');
   assert.deepEqual([none.avx512, none.avx2, none.nativeBf16, none.oneDnnBf16, none.flags.size], [false, false, false, false, 0]);
+  assert.deepEqual([skx.oneDnnBf16Guard, none.oneDnnBf16Guard], [false, false]);
 });
 
 test('ATEN_CPU_CAPABILITY and ONEDNN_MAX_CPU_ISA make a Zen 4 count as AVX2-only', () => {
@@ -45,6 +48,8 @@ test('ATEN_CPU_CAPABILITY and ONEDNN_MAX_CPU_ISA make a Zen 4 count as AVX2-only
   assert.deepEqual([core.avx512, core.nativeBf16, core.oneDnnBf16], [true, false, true]);
   const full = cpuFeatures({ ONEDNN_MAX_CPU_ISA: 'AVX512_CORE_BF16', ATEN_CPU_CAPABILITY: 'avx512' }, ZEN4);
   assert.deepEqual([full.nativeBf16, full.oneDnnBf16], [true, true]);
+  // AVX-512 hardware capped by a switch: the guard is on (libtorch would still pick oneDNN for bf16); uncapped or without AVX-512: off
+  assert.deepEqual([both.oneDnnBf16Guard, aten.oneDnnBf16Guard, onednn.oneDnnBf16Guard, core.oneDnnBf16Guard, full.oneDnnBf16Guard], [true, true, true, false, false]);
   assert.equal(cpuFeatures({ DNNL_MAX_CPU_ISA: 'AVX2' }, ZEN4).nativeBf16, false, 'the older DNNL_ name');
   assert.equal(cpuFeatures({ ONEDNN_MAX_CPU_ISA: 'ALL', DNNL_MAX_CPU_ISA: 'AVX2' }, ZEN4).nativeBf16, true, 'ONEDNN_ wins over DNNL_');
 });
@@ -87,12 +92,12 @@ test('the engine applies the switches: float32 by default, bf16 through libtorch
   const off = probe({ ATEN_CPU_CAPABILITY: 'avx2', ONEDNN_MAX_CPU_ISA: 'AVX2' });
   t.diagnostic(`switched off: ${JSON.stringify(off)}`);
   // OpenBLAS follows the switches too: AVX2 kernels (where the CPU has AVX2 at all).
-  assert.deepEqual([off.fastBf16, off.precision, off.oneDnnBf16, off.coretype], [false, 'float32', false, cpuFeatures({}).avx2 ? 'HASWELL' : undefined]);
+  assert.deepEqual([off.fastBf16, off.precision, off.oneDnnBf16, off.coretype], [false, 'float32', !cpuFeatures({ ATEN_CPU_CAPABILITY: 'avx2', ONEDNN_MAX_CPU_ISA: 'AVX2' }).oneDnnBf16Guard, cpuFeatures({}).avx2 ? 'HASWELL' : undefined]);
   // bf16 still works (before: "could not create a primitive descriptor iterator") and is bf16: not float32-exact.
   assert.ok(off.convDb > 30 && off.convDb < 80, `bf16 conv ${off.convDb} dB`);
   const hw = cpuFeatures({}); // the hardware alone: the probe runs without the switches even when this test runs with them
   const own = probe({});
   t.diagnostic(`this CPU (${describeBf16(hw)}): ${JSON.stringify(own)}`);
-  assert.deepEqual([own.fastBf16, own.precision, own.oneDnnBf16], [hw.nativeBf16, hw.nativeBf16 ? 'bf16' : 'float32', hw.oneDnnBf16]);
+  assert.deepEqual([own.fastBf16, own.precision, own.oneDnnBf16], [hw.nativeBf16, hw.nativeBf16 ? 'bf16' : 'float32', !hw.oneDnnBf16Guard]);
   assert.ok(own.convDb > 30 && own.convDb < 80, `bf16 conv ${own.convDb} dB`);
 });

@@ -39,6 +39,15 @@ export interface CpuFeatures {
    * without AVX-512, which is what the switches emulate.
    */
   oneDnnBf16: boolean;
+  /**
+   * Whether the engine must switch oneDNN off around bf16 work (and around every backward pass,
+   * whose graph may hold bf16 ops): only where libtorch would pick oneDNN for bf16 from the
+   * hardware's AVX-512 flags while a switch caps oneDNN or ATen below AVX-512. On a CPU without
+   * AVX-512 libtorch itself never hands bf16 to oneDNN (its mkldnn_bf16_device_check), so no guard:
+   * switching oneDNN off there also sent every float32 convolution backward to ATen's slow
+   * kernels — measured on an AMD EPYC (Zen 3, AVX2) training step, 1.69× python3-torch's time.
+   */
+  oneDnnBf16Guard: boolean;
   /** The switches that took effect, e.g. `['ATEN_CPU_CAPABILITY=avx2', 'ONEDNN_MAX_CPU_ISA=AVX2']`. */
   switches: string[];
   /** Switches that are set but that libtorch/oneDNN would ignore (unknown values). */
@@ -94,6 +103,7 @@ export function cpuFeatures(env: NodeJS.ProcessEnv = process.env, cpuinfo: strin
     avx2: hwAvx2 && atenMax >= 1 && onednnMax >= ONEDNN_ISAS.indexOf('AVX2'),
     nativeBf16: hwBf16 && atenAvx512 && onednnMax >= ISA_AVX512_CORE_BF16,
     oneDnnBf16: hwAvx512 && atenAvx512 && onednnAvx512,
+    oneDnnBf16Guard: hwAvx512 && !(atenAvx512 && onednnAvx512),
     switches,
     ignored,
   };

@@ -49,7 +49,7 @@ export interface NativeEngineInfo {
   mkldnn: boolean;
   openmp: boolean;
   parallelInfo: string;
-  /** Whether bf16 work may use oneDNN (setOneDnnBf16). */
+  /** False where the engine switches oneDNN off around bf16 work and backward passes (setOneDnnBf16; cpu.ts oneDnnBf16Guard). */
   oneDnnBf16: boolean;
 }
 
@@ -132,7 +132,7 @@ export function native(): NativeAddon {
   }
   // Debian's libtorch starts with one thread; use the machine (measured 1.36× faster on 2 cores).
   addon.setNumThreads(defaultThreads());
-  addon.setOneDnnBf16(cpu.oneDnnBf16);
+  addon.setOneDnnBf16(!cpu.oneDnnBf16Guard);
   return addon;
 }
 

@@ -20,7 +20,11 @@ export interface GatysRun {
 /** The file bench/gatys-vs-feedforward.ts keeps: Gatys runs by key (painting, photo, loss, …), feed-forward losses by style key. */
 export interface Figure5Results {
   version: 1;
-  gatys: Record<string, GatysRun & { cpu: string; finishedAt: string }>;
+  /**
+   * `threads`: the run's intra-op threads. L-BFGS trajectories from the same seed differ in the last digits between
+   * thread counts (summation order) and drift apart over the iterations; runs before the thirteenth sitting lack it.
+   */
+  gatys: Record<string, GatysRun & { cpu: string; threads?: number; finishedAt: string }>;
   feedForward: Record<string, Record<string, { loss: number; seconds: number }>>;
 }
 
