@@ -60,7 +60,7 @@ export const COMMON_TRAIN_OPTIONS = {
     type: 'int',
     min: 0,
     default: 0,
-    help: "Adam's learning rate rises linearly over the run's first n iterations (lr·i/n at step i): for a run that starts from trained weights with fresh Adam moments (--init, or a shipped network continued on a new machine), whose first steps would otherwise move every weight by about lr at once (0: off)",
+    help: "Adam's learning rate rises linearly over the run's first n iterations (lr·i/n at step i): for a run that starts from trained weights with fresh Adam moments (a fine-tune, or a shipped network continued on a new machine), whose first steps would otherwise move every weight by about lr at once (0: off)",
   },
   seed: { flag: 'seed', arg: 'n', type: 'int', min: 0, default: 0, help: 'initialisation and data order seed' },
   precision: { flag: 'precision', arg: 'p', type: 'string', choices: ['float32', 'bf16'], help: 'float32 | bf16 (default: bf16 where the CPU has it)' },
