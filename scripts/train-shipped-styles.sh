@@ -343,6 +343,8 @@ publish() {
       const grids = stretchesOf((c) => { const g = c.grid ?? { weight: 0 }; return { weight: g.weight, window: g.window }; });
       if (grids.some((g) => g.weight > 0)) card.grid = grids;
       // Edge padding the same way (src/train/style-task.ts; absent from the config: 0, the runs before it).
+      const warm = events.find((e) => e.config?.warmup)?.config?.warmup;
+      if (warm) card.warmup = warm;
       const pads = stretchesOf((c) => ({ px: c.edgePad ?? 0 }));
       if (pads.some((e) => e.px > 0)) card.edgePad = pads;
     } catch {}
@@ -358,7 +360,7 @@ publish() {
       card.schedule = [
         // (a note that already names its network, from an earlier card built here, is kept as it is)
         ...earlier.map((s) => ({ ...s, note: s.note?.includes("): ") ? s.note : `${ic.name} (${ic.lossProfile}${ic.styleImage === card.styleImage ? "" : ", another painting"}): ${(s.note ?? "earlier training").replace(/^this run/, "its run")}` })),
-        { imageSize: size, iterations: own, note: `this run (${card.lossProfile}, from the converted network${ic.convertedFrom?.how ? `: ${ic.convertedFrom.how}` : ""})` },
+        { imageSize: size, iterations: own, note: `this run (${card.lossProfile}, from ${ic.convertedFrom ? `the converted network: ${ic.convertedFrom.how}` : `the network as shipped at ${ic.iterations} iterations`}${card.warmup ? `, lr warmup ${card.warmup}` : ""})` },
       ];
       card.iterations = ic.iterations + own;
       card.runIterations = own;
