@@ -342,9 +342,10 @@ publish() {
       // The grid penalty the same way (absent from runs that never had it).
       const grids = stretchesOf((c) => { const g = c.grid ?? { weight: 0 }; return { weight: g.weight, window: g.window }; });
       if (grids.some((g) => g.weight > 0)) card.grid = grids;
-      // Edge padding the same way (src/train/style-task.ts; absent from the config: 0, the runs before it).
+      // The lr warmup at the start of the run (--warmup; absent: none).
       const warm = events.find((e) => e.config?.warmup)?.config?.warmup;
       if (warm) card.warmup = warm;
+      // Edge padding the same way (src/train/style-task.ts; absent from the config: 0, the runs before it).
       const pads = stretchesOf((c) => ({ px: c.edgePad ?? 0 }));
       if (pads.some((e) => e.px > 0)) card.edgePad = pads;
     } catch {}
@@ -378,11 +379,11 @@ publish() {
       const va = a.finalValLoss?.total, vb = b.finalValLoss?.total;
       const same = a.lossProfile === b.lossProfile && JSON.stringify(a.lambda) === JSON.stringify(b.lambda);
       console.log(!same || !(vb > 0) ? `publish (the card there has no comparable validation loss)`
-        : va < vb ? `publish (validation loss ${va.toPrecision(5)} < ${vb.toPrecision(5)})` : `keep (validation loss ${va?.toPrecision(5)} ≥ ${vb.toPrecision(5)} of the card there)`);' \
+        : va < vb ? `publish (validation loss ${va.toPrecision(5)} < ${vb.toPrecision(5)})` : `kept (validation loss ${va?.toPrecision(5)} ≥ ${vb.toPrecision(5)} of the card there)`);' \
       "$tmp/card.json" "$dst/card.json")
-    if [[ "$verdict" == keep* ]]; then
+    if [[ "$verdict" == kept* ]]; then
       rm -rf "$tmp"
-      say "$name: $dst kept: $verdict; this chunk's model is in $dir/model"
+      say "$name: $dst $verdict; this chunk's model is in $dir/model"
       return 0
     fi
   fi

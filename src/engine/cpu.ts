@@ -97,13 +97,14 @@ export function cpuFeatures(env: NodeJS.ProcessEnv = process.env, cpuinfo: strin
   const hwBf16 = flags.has('avx512_bf16') || flags.has('amx_bf16');
   const atenAvx512 = atenMax >= 2;
   const onednnAvx512 = onednnMax >= ISA_AVX512_CORE;
+  const oneDnnBf16 = hwAvx512 && atenAvx512 && onednnAvx512;
   return {
     flags,
     avx512: hwAvx512 && atenAvx512 && onednnAvx512,
     avx2: hwAvx2 && atenMax >= 1 && onednnMax >= ONEDNN_ISAS.indexOf('AVX2'),
     nativeBf16: hwBf16 && atenAvx512 && onednnMax >= ISA_AVX512_CORE_BF16,
-    oneDnnBf16: hwAvx512 && atenAvx512 && onednnAvx512,
-    oneDnnBf16Guard: hwAvx512 && !(atenAvx512 && onednnAvx512),
+    oneDnnBf16,
+    oneDnnBf16Guard: hwAvx512 && !oneDnnBf16,
     switches,
     ignored,
   };

@@ -230,7 +230,7 @@ export async function train<Batch>(task: TrainingTask<Batch>, options: TrainerOp
         log?.append({ kind: 'event', iteration: iteration + 1, time: elapsed(), event: 'diverged', ...values });
         throw new TrainingDivergedError(iteration + 1, values, ckptFile, precision);
       }
-      if (warmup > 0) optimizer.lr = baseLr * Math.min(1, (iteration + 1) / warmup);
+      if (iteration < warmup) optimizer.lr = (baseLr * (iteration + 1)) / warmup;
       optimizer.step();
       iteration++;
       lastTrain = values;
